@@ -1,0 +1,1 @@
+"""Administration: users, audit log, queues, global settings."""

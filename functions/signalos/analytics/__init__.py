@@ -1,0 +1,1 @@
+"""Analytics: metric definitions, aggregates kept current from trades, PDF reports."""

@@ -1,0 +1,1 @@
+"""Accounts and authentication: users, passwords, JWTs, refresh-token families, API keys, licenses."""

@@ -1,0 +1,1 @@
+"""The API the bridge agent talks to: registration, STS sessions, heartbeats, execution reports."""

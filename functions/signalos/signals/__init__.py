@@ -1,0 +1,1 @@
+"""Signals: parsing (rules, LLM, OCR), providers and the signals API."""

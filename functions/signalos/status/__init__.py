@@ -1,0 +1,1 @@
+"""Health, readiness, metrics, version and the API documentation."""

@@ -1,0 +1,1 @@
+"""The Telegram webhook: where a signal enters SignalOS."""
