@@ -125,7 +125,8 @@ class DailyAggregate:
 
     @classmethod
     def from_trade(cls, trade: ClosedTrade) -> DailyAggregate:
-        net = trade.net
+        # Rounded to 8 places so float noise (120 + -5 = 115.00000000000001) never reaches a sum.
+        net = round(trade.net, 8)
         hold = trade.hold_seconds
         return cls(
             day=trade.day,
