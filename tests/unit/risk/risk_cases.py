@@ -29,43 +29,92 @@ NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)  # a Monday
 
 
 def eurusd(**over: object) -> SymbolSpec:
-    base = dict(symbol="EURUSD", broker_symbol="EURUSD", digits=5, point=0.00001, volume_min=0.01,
-                volume_max=100.0, volume_step=0.01, trade_tick_value=1.0, trade_tick_size=0.00001,
-                trade_contract_size=100_000)
+    base = dict(
+        symbol="EURUSD",
+        broker_symbol="EURUSD",
+        digits=5,
+        point=0.00001,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        trade_tick_value=1.0,
+        trade_tick_size=0.00001,
+        trade_contract_size=100_000,
+    )
     return SymbolSpec(**{**base, **over})
 
 
 def xauusd(**over: object) -> SymbolSpec:
-    base = dict(symbol="XAUUSD", broker_symbol="XAUUSD", digits=2, point=0.01, volume_min=0.01,
-                volume_max=100.0, volume_step=0.01, trade_tick_value=1.0, trade_tick_size=0.01,
-                trade_contract_size=100)
+    base = dict(
+        symbol="XAUUSD",
+        broker_symbol="XAUUSD",
+        digits=2,
+        point=0.01,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        trade_tick_value=1.0,
+        trade_tick_size=0.01,
+        trade_contract_size=100,
+    )
     return SymbolSpec(**{**base, **over})
 
 
 def us30(**over: object) -> SymbolSpec:
-    base = dict(symbol="US30", broker_symbol="US30", digits=2, point=0.01, volume_min=0.01,
-                volume_max=100.0, volume_step=0.01, trade_tick_value=0.01, trade_tick_size=0.01,
-                trade_contract_size=1)
+    base = dict(
+        symbol="US30",
+        broker_symbol="US30",
+        digits=2,
+        point=0.01,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        trade_tick_value=0.01,
+        trade_tick_size=0.01,
+        trade_contract_size=1,
+    )
     return SymbolSpec(**{**base, **over})
 
 
 def usdjpy(**over: object) -> SymbolSpec:
-    base = dict(symbol="USDJPY", broker_symbol="USDJPY", digits=3, point=0.001, volume_min=0.01,
-                volume_max=100.0, volume_step=0.01, trade_tick_value=0.6666666667, trade_tick_size=0.001,
-                trade_contract_size=100_000)
+    base = dict(
+        symbol="USDJPY",
+        broker_symbol="USDJPY",
+        digits=3,
+        point=0.001,
+        volume_min=0.01,
+        volume_max=100.0,
+        volume_step=0.01,
+        trade_tick_value=0.6666666667,
+        trade_tick_size=0.001,
+        trade_contract_size=100_000,
+    )
     return SymbolSpec(**{**base, **over})
 
 
 def gold_buy(**over: object) -> OpenSetup:
-    base = dict(symbol="XAUUSD", side="buy", entry_zone=(1948.0, 1950.0), stop_loss=1940.0,
-                take_profits=[1955.0, 1960.0, 1965.0])
+    base = dict(
+        symbol="XAUUSD",
+        side="buy",
+        entry_zone=(1948.0, 1950.0),
+        stop_loss=1940.0,
+        take_profits=[1955.0, 1960.0, 1965.0],
+    )
     return OpenSetup(**{**base, **over})
 
 
-def plan(setup: OpenSetup, *, rules: SubscriptionRules | None = None, balance: float = 10_000.0,
-         account: AccountState | None = None, spec: SymbolSpec | None = None,
-         quote: tuple[float, float] | None = None, counters: DailyCounters | None = None,
-         age_seconds: float = 5.0, now: datetime = NOW) -> RiskDecision:
+def plan(
+    setup: OpenSetup,
+    *,
+    rules: SubscriptionRules | None = None,
+    balance: float = 10_000.0,
+    account: AccountState | None = None,
+    spec: SymbolSpec | None = None,
+    quote: tuple[float, float] | None = None,
+    counters: DailyCounters | None = None,
+    age_seconds: float = 5.0,
+    now: datetime = NOW,
+) -> RiskDecision:
     """Run the engine with sensible defaults; `quote` is (bid, ask)."""
     return plan_orders(
         setup,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from risk_cases import RISK_1PCT, RISK_2PCT, eurusd, gold_buy, plan, us30, usdjpy, volumes, xauusd
-
 from signalos.contracts.parse_result import OpenSetup
 from signalos.trading.risk import AccountState, SubscriptionRules
 
@@ -133,13 +132,15 @@ def test_max_lot_per_order_caps_each_leg():
 
 def test_broker_volume_max_caps_each_leg():
     rules = SubscriptionRules(sizing_mode="risk_percent", risk_percent=50)
-    d = plan(gold_buy(take_profits=[1960.0]), rules=rules, spec=xauusd(volume_max=2.0), quote=(1949.7, 1950.0))
+    setup = gold_buy(take_profits=[1960.0])
+    d = plan(setup, rules=rules, spec=xauusd(volume_max=2.0), quote=(1949.7, 1950.0))
     # 5,000 / 1,000 = 5 lots -> capped at the broker's 2.0
     assert volumes(d) == [2.0]
 
 
 def test_max_total_lots_cuts_volume_to_the_room_left():
-    # 0.20 wanted; cap 0.5 with 0.4 open leaves 0.10 = 10 steps; over 3 TPs 3.33 -> 3,3,3 + 1 to leg 1 -> 4,3,3
+    # 0.20 wanted; cap 0.5 with 0.4 open leaves 0.10 = 10 steps;
+    # over 3 TPs 3.33 each -> 3,3,3 + 1 leftover to leg 1 -> 4,3,3
     rules = SubscriptionRules(sizing_mode="risk_percent", risk_percent=2, max_total_lots=0.5)
     account = AccountState(balance=10_000, open_lots=0.4, open_trades=2)
     d = plan(gold_buy(), rules=rules, account=account, spec=xauusd(), quote=(1949.7, 1950.0))
@@ -154,11 +155,19 @@ def test_tp_split_weights():
 
 
 def test_tp_split_first_only_and_use_tps():
-    d = plan(gold_buy(), rules=SubscriptionRules(sizing_mode="risk_percent", tp_split="first_only"),
-             spec=xauusd(), quote=(1949.7, 1950.0))
+    d = plan(
+        gold_buy(),
+        rules=SubscriptionRules(sizing_mode="risk_percent", tp_split="first_only"),
+        spec=xauusd(),
+        quote=(1949.7, 1950.0),
+    )
     assert [(leg.leg, leg.volume, leg.take_profit) for leg in d.legs] == [(1, 0.2, 1955.0)]
-    d = plan(gold_buy(), rules=SubscriptionRules(sizing_mode="risk_percent", use_tps=[2, 3]),
-             spec=xauusd(), quote=(1949.7, 1950.0))
+    d = plan(
+        gold_buy(),
+        rules=SubscriptionRules(sizing_mode="risk_percent", use_tps=[2, 3]),
+        spec=xauusd(),
+        quote=(1949.7, 1950.0),
+    )
     assert [(leg.leg, leg.volume, leg.take_profit) for leg in d.legs] == [(2, 0.1, 1960.0), (3, 0.1, 1965.0)]
     # breakeven still keys off the signal's TP1
     assert d.management.tp1_price == 1955.0

@@ -64,6 +64,8 @@ def split_units(
     capped and the excess is not placed (never more than asked). The sum never exceeds `total_units`.
     """
     n = len(weights)
+    if max_units is not None and max_units < min_units:
+        return [0] * n  # no leg could be both under the cap and at the minimum
     for k in range(n, 0, -1):
         active = weights[:k]
         if sum(active) <= 0:
