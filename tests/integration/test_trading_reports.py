@@ -28,14 +28,25 @@ def aws(monkeypatch):
         dynamo.reset_clients()
         attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
         boto3.client("dynamodb").create_table(
-            TableName="trading", BillingMode="PAY_PER_REQUEST",
+            TableName="trading",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             GlobalSecondaryIndexes=[
-                {"IndexName": f"gsi{i}", "Projection": {"ProjectionType": "ALL"},
-                 "KeySchema": [{"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
-                               {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"}]} for i in (1, 2)])
+                {
+                    "IndexName": f"gsi{i}",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [
+                        {"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
+                        {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"},
+                    ],
+                }
+                for i in (1, 2)
+            ],
+        )
         yield
         dynamo.reset_clients()
 
@@ -47,10 +58,22 @@ def table(aws):
 
 def put_order(table, user="usr_a", account="acc_a", order_id="ord_1", state="sent", **extra):
     item = {
-        "pk": f"USER#{user}", "sk": f"ORDER#{order_id}", "entity": "order", "order_id": order_id,
-        "command_id": order_id, "user_id": user, "account_id": account, "symbol": "XAUUSD", "side": "buy",
-        "order_type": "market", "volume": 0.2, "state": state, "version": 1, "transitions": [],
-        "created_at": "2026-11-22T10:29:59.000Z", "gsi2pk": f"ORDERS#{user}",
+        "pk": f"USER#{user}",
+        "sk": f"ORDER#{order_id}",
+        "entity": "order",
+        "order_id": order_id,
+        "command_id": order_id,
+        "user_id": user,
+        "account_id": account,
+        "symbol": "XAUUSD",
+        "side": "buy",
+        "order_type": "market",
+        "volume": 0.2,
+        "state": state,
+        "version": 1,
+        "transitions": [],
+        "created_at": "2026-11-22T10:29:59.000Z",
+        "gsi2pk": f"ORDERS#{user}",
         "gsi2sk": f"2026-11-22T10:29:59.000Z#{order_id}",
     }
     item.update(extra)
@@ -59,16 +82,24 @@ def put_order(table, user="usr_a", account="acc_a", order_id="ord_1", state="sen
 
 
 def report(status, order_id="ord_1", account="acc_a", **kw):
-    fields = {"report_id": f"{order_id}:{status}", "account_id": account, "command_id": order_id,
-              "order_id": order_id, "status": status, "executed_at": EXECUTED}
+    fields = {
+        "report_id": f"{order_id}:{status}",
+        "account_id": account,
+        "command_id": order_id,
+        "order_id": order_id,
+        "status": status,
+        "executed_at": EXECUTED,
+    }
     fields.update(kw)
     return ExecutionReport(**fields)
 
 
 def test_fill_then_close_updates_order_and_daily_loss(table):
     put_order(table)
-    assert apply_execution_report(report("filled", price=1950.0, volume=0.2, ticket=7),
-                                  account_user_id="usr_a") == "applied"
+    assert (
+        apply_execution_report(report("filled", price=1950.0, volume=0.2, ticket=7), account_user_id="usr_a")
+        == "applied"
+    )
     closed = report("closed", price=1945.0, volume=0.2, profit=-100.0, commission=-1.0, close_reason="sl")
     assert apply_execution_report(closed, account_user_id="usr_a") == "applied"
     order = get_order("usr_a", "ord_1", table=table)
@@ -85,8 +116,10 @@ def test_fill_then_close_updates_order_and_daily_loss(table):
 
 def test_duplicate_report_changes_nothing(table):
     put_order(table)
-    closed_flow = [report("filled", price=1950.0, volume=0.2),
-                   report("closed", price=1960.0, volume=0.2, profit=200.0)]
+    closed_flow = [
+        report("filled", price=1950.0, volume=0.2),
+        report("closed", price=1960.0, volume=0.2, profit=200.0),
+    ]
     for r in closed_flow:
         assert apply_execution_report(r, account_user_id="usr_a") == "applied"
     before = get_order("usr_a", "ord_1", table=table)
@@ -102,12 +135,14 @@ def test_report_for_another_account_or_user_is_rejected_and_changes_nothing(tabl
     put_order(table)
     put_order(table, user="usr_b", account="acc_b", order_id="ord_b")
     # The token of account B names its own account, but targets A's order id.
-    outcome = apply_report(report("filled", order_id="ord_1", account="acc_b", price=1.0),
-                           account_user_id="usr_b")
+    outcome = apply_report(
+        report("filled", order_id="ord_1", account="acc_b", price=1.0), account_user_id="usr_b"
+    )
     assert outcome.status == "rejected"
     # The right user, but an order of another account of theirs would also be refused.
-    outcome = apply_report(report("filled", order_id="ord_1", account="acc_x", price=1.0),
-                           account_user_id="usr_a")
+    outcome = apply_report(
+        report("filled", order_id="ord_1", account="acc_x", price=1.0), account_user_id="usr_a"
+    )
     assert outcome.status == "rejected"
     assert get_order("usr_a", "ord_1", table=table)["state"] == "sent"
     assert table.get("USER#usr_b", "REPORT#acc_b#ord_1:filled") is None

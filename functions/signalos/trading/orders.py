@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from signalos.common.clock import epoch_seconds, iso, utc_now
@@ -68,8 +68,9 @@ def _pip_size(symbol: str) -> float | None:
         return None
 
 
-def apply_report(report: ExecutionReport, *, account_user_id: str,
-                 table: Table | None = None) -> ReportOutcome:
+def apply_report(
+    report: ExecutionReport, *, account_user_id: str, table: Table | None = None
+) -> ReportOutcome:
     """Apply one execution report from the bridge of an account owned by `account_user_id`."""
     table = table or trading_table()
     marker = report_marker_key(account_user_id, report.account_id, report.report_id)
@@ -90,26 +91,42 @@ def apply_report(report: ExecutionReport, *, account_user_id: str,
         values = dict(change.set_values)
         values["version"] = version + 1
         operations: list[dict[str, Any]] = [
-            {"Put": {
-                "Item": {**marker, "entity": "report", "order_id": report.order_id,
-                         "command_id": report.command_id, "status": report.status, "applied_at": iso(now),
-                         "expires_at": epoch_seconds(now + REPORT_MARKER_TTL)},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }},
+            {
+                "Put": {
+                    "Item": {
+                        **marker,
+                        "entity": "report",
+                        "order_id": report.order_id,
+                        "command_id": report.command_id,
+                        "status": report.status,
+                        "applied_at": iso(now),
+                        "expires_at": epoch_seconds(now + REPORT_MARKER_TTL),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
             _order_update(account_user_id, report.order_id, values, version),
         ]
         if change.realised_net:
-            operations.append(counters.add_operation(
-                table.name, account_user_id, report.account_id, report.executed_at,
-                realised_net=change.realised_net))
+            operations.append(
+                counters.add_operation(
+                    table.name,
+                    account_user_id,
+                    report.account_id,
+                    report.executed_at,
+                    realised_net=change.realised_net,
+                )
+            )
         try:
             table.transact_write(operations)
         except ConditionFailed:
             # Either the report was applied concurrently (duplicate) or the order moved on under
             # us (re-read and re-plan). The loop tells the two apart.
             continue
-        log.info("report applied", extra={"report_id": report.report_id, "order_id": report.order_id,
-                                          "state": change.new_state})
+        log.info(
+            "report applied",
+            extra={"report_id": report.report_id, "order_id": report.order_id, "state": change.new_state},
+        )
         return ReportOutcome("applied")
     return ReportOutcome("rejected", "order is being updated concurrently; retry")
 
@@ -128,21 +145,61 @@ def _order_update(user_id: str, order_id: str, values: dict[str, Any], version: 
         names[f"#f{i}"] = key
         expr_values[f":f{i}"] = val
         sets.append(f"#f{i} = :f{i}")
-    condition = "attribute_exists(pk) AND (#ver = :ver OR attribute_not_exists(#ver))" if version == 0 \
+    condition = (
+        "attribute_exists(pk) AND (#ver = :ver OR attribute_not_exists(#ver))"
+        if version == 0
         else "#ver = :ver"
-    return {"Update": {
-        "Key": {"pk": pk, "sk": sk},
-        "UpdateExpression": "SET " + ", ".join(sets),
-        "ConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": expr_values,
-    }}
+    )
+    return {
+        "Update": {
+            "Key": {"pk": pk, "sk": sk},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": expr_values,
+        }
+    }
 
 
-def list_orders(user_id: str, *, limit: int = 50, cursor: dict[str, Any] | None = None,
-                since: str | None = None, until: str | None = None, account_id: str | None = None,
-                symbol: str | None = None, state: str | None = None,
-                table: Table | None = None) -> tuple[list[Item], dict[str, Any] | None]:
+UNEXECUTED_STATES = ("pending", "sent", "placed")
+
+
+def unexecuted_load(
+    user_id: str, account_id: str, *, since: datetime, table: Table | None = None
+) -> tuple[int, float]:
+    """(count, lots) of the account's orders the bridge has not reported as positions yet:
+    queued commands and broker-side pending orders (a heartbeat's positions do not show them)."""
+    count, lots = 0, 0.0
+    for item in (table or trading_table()).query_all(
+        f"ORDERS#{user_id}",
+        index="gsi2",
+        sk_between=(iso(since), "9999~"),
+        filter_expression="#acc = :acc AND #st IN (:s0, :s1, :s2)",
+        names={"#acc": "account_id", "#st": "state"},
+        values={
+            ":acc": account_id,
+            ":s0": UNEXECUTED_STATES[0],
+            ":s1": UNEXECUTED_STATES[1],
+            ":s2": UNEXECUTED_STATES[2],
+        },
+    ):
+        count += 1
+        lots += float(item.get("volume") or 0.0)
+    return count, lots
+
+
+def list_orders(
+    user_id: str,
+    *,
+    limit: int = 50,
+    cursor: dict[str, Any] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    account_id: str | None = None,
+    symbol: str | None = None,
+    state: str | None = None,
+    table: Table | None = None,
+) -> tuple[list[Item], dict[str, Any] | None]:
     """One page of a user's orders, newest first (gsi2: ORDERS#<uid>, <created_at>#<order_id>)."""
     filters: list[str] = []
     names: dict[str, str] = {}
@@ -155,7 +212,14 @@ def list_orders(user_id: str, *, limit: int = 50, cursor: dict[str, Any] | None 
     lo = since or "0"
     hi = (until or "9999") + "~"  # '~' sorts after '#' and digits: `until` is inclusive
     items, next_cursor = (table or trading_table()).query_page(
-        f"ORDERS#{user_id}", index="gsi2", sk_between=(lo, hi), limit=limit, cursor=cursor,
-        newest_first=True, filter_expression=" AND ".join(filters) or None, names=names or None,
-        values=values or None)
+        f"ORDERS#{user_id}",
+        index="gsi2",
+        sk_between=(lo, hi),
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+        filter_expression=" AND ".join(filters) or None,
+        names=names or None,
+        values=values or None,
+    )
     return items, next_cursor

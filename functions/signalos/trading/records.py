@@ -157,8 +157,9 @@ def transition_entry(state: str, at: str, report_id: str | None = None) -> dict[
     return entry
 
 
-def plan_report(order: Mapping[str, Any], report: ExecutionReport, *, now: datetime,
-                pip_size: float | None = None) -> OrderChange:
+def plan_report(
+    order: Mapping[str, Any], report: ExecutionReport, *, now: datetime, pip_size: float | None = None
+) -> OrderChange:
     """The change an execution report makes to an order item, or IllegalTransition.
 
     Pure: the caller writes `set_values` (conditionally on the item's version) together with
@@ -177,8 +178,11 @@ def plan_report(order: Mapping[str, Any], report: ExecutionReport, *, now: datet
         if report.status in {"rejected", "failed", "expired"}:
             # The command was refused; the order itself is unchanged, but the user sees why.
             base["last_command_error"] = {
-                "command_id": report.command_id, "status": report.status,
-                "reason": report.reason or report.status, "retcode": report.retcode, "at": executed,
+                "command_id": report.command_id,
+                "status": report.status,
+                "reason": report.reason or report.status,
+                "retcode": report.retcode,
+                "at": executed,
             }
             return OrderChange(set_values=base, new_state=state, note="command refused")
 
@@ -230,13 +234,16 @@ def plan_report(order: Mapping[str, Any], report: ExecutionReport, *, now: datet
         if new_state == "closed":
             values["closed_at"] = executed
             values["close_reason"] = report.close_reason or "unknown"
-    values["transitions"] = [*list(order.get("transitions") or []),
-                             transition_entry(new_state, executed, report.report_id)]
+    values["transitions"] = [
+        *list(order.get("transitions") or []),
+        transition_entry(new_state, executed, report.report_id),
+    ]
     return OrderChange(set_values=values, new_state=new_state, realised_net=realised)
 
 
-def _closing_values(order: Mapping[str, Any], report: ExecutionReport,
-                    pip_size: float | None) -> dict[str, Any]:
+def _closing_values(
+    order: Mapping[str, Any], report: ExecutionReport, pip_size: float | None
+) -> dict[str, Any]:
     """Accumulate a (partial) close: volumes, weighted close price, money, pips."""
     out: dict[str, Any] = {}
     prev_closed = _num(order, "closed_volume")
@@ -272,8 +279,14 @@ def stage_latencies_ms(item: Mapping[str, Any]) -> dict[str, float]:
     """Milliseconds between consecutive stages that both happened (for latency reports)."""
     from signalos.common.clock import parse_iso
 
-    stages = [("signal_time", "received_at"), ("received_at", "parsed_at"), ("parsed_at", "enqueued_at"),
-              ("enqueued_at", "executed_at"), ("received_at", "enqueued_at"), ("signal_time", "executed_at")]
+    stages = [
+        ("signal_time", "received_at"),
+        ("received_at", "parsed_at"),
+        ("parsed_at", "enqueued_at"),
+        ("enqueued_at", "executed_at"),
+        ("received_at", "enqueued_at"),
+        ("signal_time", "executed_at"),
+    ]
     out: dict[str, float] = {}
     for start, end in stages:
         a, b = item.get(start), item.get(end)
@@ -285,11 +298,46 @@ def stage_latencies_ms(item: Mapping[str, Any]) -> dict[str, float]:
 def public_order(item: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an order item a user may see (no keys, no internals)."""
     keys = (
-        "order_id", "account_id", "subscription_id", "provider_id", "signal_id", "revision", "group_id",
-        "leg", "origin", "symbol", "broker_symbol", "side", "order_type", "volume", "price", "stop_loss",
-        "take_profit", "state", "state_reason", "order_expires_at", "signal_time", "received_at",
-        "parsed_at", "created_at", "enqueued_at", "executed_at", "opened_at", "closed_at", "updated_at",
-        "ticket", "entry_price", "filled_volume", "closed_volume", "close_price", "profit", "commission",
-        "swap", "net_profit", "pips", "close_reason", "last_command_error",
+        "order_id",
+        "account_id",
+        "subscription_id",
+        "provider_id",
+        "signal_id",
+        "revision",
+        "group_id",
+        "leg",
+        "origin",
+        "symbol",
+        "broker_symbol",
+        "side",
+        "order_type",
+        "volume",
+        "price",
+        "stop_loss",
+        "take_profit",
+        "state",
+        "state_reason",
+        "order_expires_at",
+        "signal_time",
+        "received_at",
+        "parsed_at",
+        "created_at",
+        "enqueued_at",
+        "executed_at",
+        "opened_at",
+        "closed_at",
+        "updated_at",
+        "ticket",
+        "entry_price",
+        "filled_volume",
+        "closed_volume",
+        "close_price",
+        "profit",
+        "commission",
+        "swap",
+        "net_profit",
+        "pips",
+        "close_reason",
+        "last_command_error",
     )
     return {k: item.get(k) for k in keys}

@@ -1,0 +1,420 @@
+"""Fan-out against moto: orders reach only their own account's queue, retries never double,
+refusals are stored with reasons, edits modify instead of re-opening, replies manage."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from signalos.common.clock import utc_now
+from signalos.common.dynamo import Table
+from signalos.contracts.execution import SymbolSpec
+from signalos.contracts.orders import OrderCommandEnvelope
+from signalos.contracts.parse_result import OpenSetup, ParseResult, SignalUpdate
+from signalos.contracts.signal_event import SignalEvent
+from signalos.trading import counters, fanout, fanout_worker, subscriptions
+from signalos.trading.risk import SubscriptionRules
+
+PREFIX = "signalos-test-orders-"
+
+
+# TEMPORARY until tests/conftest.py (INFRA) provides `aws`, and bridge_api.accounts (RISK) lands.
+@pytest.fixture
+def aws(monkeypatch):
+    import boto3
+    from moto import mock_aws
+    from signalos.common import dynamo
+    from signalos.trading import queues
+
+    for k, v in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TRADING_TABLE": "trading",
+        "ORDER_QUEUE_PREFIX": PREFIX,
+    }.items():
+        monkeypatch.setenv(k, v)
+    with mock_aws():
+        dynamo.reset_clients()
+        queues.reset_clients()
+        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
+        boto3.client("dynamodb").create_table(
+            TableName="trading",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": f"gsi{i}",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [
+                        {"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
+                        {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"},
+                    ],
+                }
+                for i in (1, 2)
+            ],
+        )
+        url = boto3.client("sqs").create_queue(QueueName="fanout")["QueueUrl"]
+        monkeypatch.setenv("FANOUT_QUEUE_URL", url)
+        yield
+        dynamo.reset_clients()
+        queues.reset_clients()
+
+
+class FakeAccounts:
+    """Stands in for signalos.bridge_api.accounts (same functions) until it lands."""
+
+    def __init__(self):
+        self.accounts, self.heartbeats, self.specs = {}, {}, {}
+
+    def get_account(self, user_id, account_id):
+        return self.accounts.get((user_id, account_id))
+
+    def latest_heartbeat(self, user_id, account_id):
+        return self.heartbeats.get((user_id, account_id))
+
+    def symbol_spec(self, user_id, account_id, symbol):
+        return self.specs.get((user_id, account_id, symbol))
+
+
+@pytest.fixture
+def accounts(aws, monkeypatch):
+    fake = FakeAccounts()
+    monkeypatch.setattr(fanout, "_accounts", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def table(aws):
+    return Table.from_env("TRADING_TABLE")
+
+
+def sqs():
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def add_account(accounts, user_id, account_id, *, queue_of=None):
+    """A paper account with its own FIFO queue (queue_of: point the record at another's queue)."""
+    url = sqs().create_queue(QueueName=f"{PREFIX}{account_id}.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    if queue_of:
+        url = accounts.accounts[queue_of].queue_url
+    accounts.accounts[(user_id, account_id)] = SimpleNamespace(
+        account_id=account_id,
+        user_id=user_id,
+        queue_url=url,
+        status="active",
+        symbol_map={},
+        symbol_suffix="",
+    )
+    return url
+
+
+def subscribe(user_id, account_id, provider_id="prv_1", **rules):
+    now = utc_now()
+    sub = subscriptions.Subscription(
+        subscription_id=f"sub_{user_id}_{account_id}",
+        user_id=user_id,
+        provider_id=provider_id,
+        provider_owner_id="usr_owner",
+        account_id=account_id,
+        rules=SubscriptionRules(**rules),
+        created_at=now,
+        updated_at=now,
+    )
+    return subscriptions.create(sub)
+
+
+def drain(url):
+    out = []
+    while True:
+        msgs = (
+            sqs()
+            .receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])
+            .get("Messages", [])
+        )
+        if not msgs:
+            return out
+        for m in msgs:
+            out.append((m["Attributes"].get("MessageGroupId"), OrderCommandEnvelope.parse_body(m["Body"])))
+            sqs().delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+GOLD_SELL = OpenSetup(
+    symbol="XAUUSD", side="sell", entry_zone=(1950.0, 1952.0), stop_loss=1960.0, take_profits=[1945.0, 1940.0]
+)
+
+
+def event(
+    setups=(GOLD_SELL,),
+    *,
+    signal_id="sig_1",
+    revision=0,
+    age=timedelta(seconds=2),
+    reply_to=None,
+    provider_id="prv_1",
+):
+    now = utc_now()
+    return SignalEvent(
+        signal_id=signal_id,
+        user_id="usr_owner",
+        provider_id=provider_id,
+        source="telegram",
+        parse=ParseResult(results=list(setups)),
+        signal_time=now - age,
+        received_at=now - age / 2,
+        parsed_at=now,
+        revision=revision,
+        reply_to_signal_id=reply_to,
+    )
+
+
+def test_orders_reach_only_their_own_accounts_queue(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    url_b = add_account(accounts, "usr_b", "acc_b")
+    url_b2 = add_account(accounts, "usr_b", "acc_b2")  # B's other account: not subscribed
+    subscribe("usr_a", "acc_a", fixed_lot=0.02)
+    subscribe("usr_b", "acc_b", fixed_lot=0.04)
+
+    summary = fanout.dispatch_signal(event())
+
+    assert summary.subscriptions == 2
+    assert summary.orders_enqueued == 4  # two TPs each
+    got_a, got_b = drain(url_a), drain(url_b)
+    assert drain(url_b2) == []
+    assert {(g, c.account_id, c.user_id) for g, c in got_a} == {("acc_a", "acc_a", "usr_a")}
+    assert {(g, c.account_id, c.user_id) for g, c in got_b} == {("acc_b", "acc_b", "usr_b")}
+    assert sorted(c.volume for _, c in got_a) == [0.01, 0.01]
+    assert sorted(c.volume for _, c in got_b) == [0.02, 0.02]
+    assert {c.take_profit for _, c in got_a} == {1945.0, 1940.0}
+    # The records: under each owner's partition, state sent, stage timestamps set.
+    for _, cmd in got_a:
+        item = table.get("USER#usr_a", f"ORDER#{cmd.order_id}")
+        assert item["state"] == "sent"
+        assert item["enqueued_at"] >= item["parsed_at"] >= item["received_at"] >= item["signal_time"]
+        assert table.get("USER#usr_b", f"ORDER#{cmd.order_id}") is None
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 2
+
+
+def test_an_account_record_pointing_at_another_queue_gets_nothing(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    add_account(accounts, "usr_b", "acc_b", queue_of=("usr_a", "acc_a"))  # tampered record
+    subscribe("usr_b", "acc_b")
+
+    summary = fanout.dispatch_signal(event())
+
+    assert drain(url_a) == []
+    assert summary.orders_enqueued == 0
+    rejections = list(table.query_all("USER#usr_b", sk_prefix="REJECTION#"))
+    assert [r["reason_code"] for r in rejections] == ["ACCOUNT_UNAVAILABLE"]
+
+
+def test_retried_dispatch_does_not_trade_twice(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")
+    ev = event()
+    fanout.dispatch_signal(ev)
+    first = drain(url_a)
+    again = fanout.dispatch_signal(ev)
+    assert drain(url_a) == []
+    assert again.orders_enqueued == 0
+    assert [o.status for o in again.outcomes] == ["exists"]
+    assert len(list(table.query_all("USER#usr_a", sk_prefix="ORDER#"))) == len(first) == 1
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 1
+
+
+class Crash(BaseException):
+    """The process dies (a Lambda timeout): nothing below catches it."""
+
+
+def test_a_crash_after_writing_resends_the_pending_orders(accounts, table, monkeypatch):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")
+    from signalos.trading import queues
+
+    real_send = queues.send_commands
+
+    def crash(*a, **k):
+        raise Crash
+
+    monkeypatch.setattr(queues, "send_commands", crash)
+    ev = event()
+    with pytest.raises(Crash):
+        fanout.dispatch_signal(ev)
+    [item] = list(table.query_all("USER#usr_a", sk_prefix="ORDER#"))
+    assert item["state"] == "pending"
+    assert drain(url_a) == []
+
+    monkeypatch.setattr(queues, "send_commands", real_send)
+    fanout.dispatch_signal(ev)
+    [(_, cmd)] = drain(url_a)
+    assert cmd.order_id == item["order_id"]
+    assert table.get(item["pk"], item["sk"])["state"] == "sent"
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 1
+
+
+def test_stale_signal_and_price_distance_rejections_are_stored_with_reasons(accounts, table):
+    add_account(accounts, "usr_a", "acc_a")
+    add_account(accounts, "usr_b", "acc_b")
+    subscribe("usr_a", "acc_a", signal_max_age_seconds=60)
+    subscribe("usr_b", "acc_b", max_price_distance_pips=20)
+    accounts.specs[("usr_b", "acc_b", "XAUUSD")] = SymbolSpec(
+        symbol="XAUUSD",
+        broker_symbol="XAUUSD",
+        digits=2,
+        point=0.01,
+        volume_min=0.01,
+        volume_max=100,
+        volume_step=0.01,
+        trade_tick_value=1.0,
+        trade_tick_size=0.01,
+        trade_contract_size=100,
+        bid=1957.0,
+        ask=1957.3,
+    )
+
+    fanout.dispatch_signal(event(age=timedelta(minutes=5), signal_id="sig_old"))
+    far = OpenSetup(
+        symbol="XAUUSD",
+        side="sell",
+        order_type="market",
+        entry=1950.0,
+        stop_loss=1960.0,
+        take_profits=[1945.0],
+    )
+    fanout.dispatch_signal(event((far,), signal_id="sig_far"))
+
+    [old] = list(table.query_all("USER#usr_a", sk_prefix="REJECTION#"))
+    assert old["reason_code"] == "SIGNAL_TOO_OLD"
+    assert old["signal_id"] == "sig_old"
+    assert "older than" in old["reason"]
+    b_rejections = {r["signal_id"]: r for r in table.query_all("USER#usr_b", sk_prefix="REJECTION#")}
+    assert b_rejections["sig_far"]["reason_code"] == "PRICE_TOO_FAR"
+    assert b_rejections["sig_far"]["subscription_id"] == "sub_usr_b_acc_b"
+
+
+def test_daily_cap_limits_and_then_refuses(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a", max_daily_trades=3, fixed_lot=0.02)
+    fanout.dispatch_signal(event(signal_id="sig_1"))  # 2 legs
+    fanout.dispatch_signal(event(signal_id="sig_2"))  # 1 slot left: one leg
+    fanout.dispatch_signal(event(signal_id="sig_3"))  # none left
+    sent = drain(url_a)
+    assert [c.signal_id for _, c in sent] == ["sig_1", "sig_1", "sig_2"]
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 3
+    [rej] = list(table.query_all("USER#usr_a", sk_prefix="REJECTION#"))
+    assert (rej["signal_id"], rej["reason_code"]) == ("sig_3", "DAILY_TRADE_CAP")
+
+
+def test_edit_completing_a_bare_signal_modifies_instead_of_opening(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")
+    bare = OpenSetup(symbol="XAUUSD", side="sell")
+    fanout.dispatch_signal(event((bare,), signal_id="sig_e"))
+    [(_, opened)] = drain(url_a)
+    assert opened.type == "open" and opened.stop_loss is None
+
+    completed = OpenSetup(
+        symbol="XAUUSD",
+        side="sell",
+        entry_zone=(1950.0, 1952.0),
+        stop_loss=1960.0,
+        take_profits=[1945.0, 1940.0],
+    )
+    summary = fanout.dispatch_signal(event((completed,), signal_id="sig_e", revision=1))
+
+    got = drain(url_a)
+    assert [c.type for _, c in got] == ["manage"]
+    cmd = got[0][1]
+    assert (cmd.action, cmd.target_order_ids, cmd.stop_loss, cmd.take_profit) == (
+        "modify",
+        [opened.order_id],
+        1960.0,
+        1945.0,
+    )
+    assert summary.orders_enqueued == 0
+    assert len(list(table.query_all("USER#usr_a", sk_prefix="ORDER#"))) == 1
+    # The same edit delivered again sends the same command id (the queue drops it).
+    fanout.dispatch_signal(event((completed,), signal_id="sig_e", revision=1))
+    again = drain(url_a)
+    assert [c.command_id for _, c in again] in ([], [cmd.command_id])
+
+
+def test_reply_close_closes_the_positions_of_that_signal_only(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    url_b = add_account(accounts, "usr_b", "acc_b")
+    subscribe("usr_a", "acc_a", fixed_lot=0.02)
+    subscribe("usr_b", "acc_b")
+    fanout.dispatch_signal(event(signal_id="sig_target"))
+    fanout.dispatch_signal(event(signal_id="sig_other"))
+    opened_a = [c for _, c in drain(url_a)]
+    drain(url_b)
+    target_ids = sorted(c.order_id for c in opened_a if c.signal_id == "sig_target")
+
+    close = SignalUpdate(action="close_all")
+    summary = fanout.dispatch_signal(event((close,), signal_id="sig_reply", reply_to="sig_target"))
+
+    [(group, cmd)] = drain(url_a)
+    assert group == "acc_a"
+    assert cmd.action == "close"
+    assert sorted(cmd.target_order_ids) == target_ids
+    [(_, cmd_b)] = drain(url_b)
+    assert cmd_b.account_id == "acc_b" and cmd_b.action == "close"
+    assert summary.commands_enqueued == 2
+
+
+def test_past_the_inline_threshold_fanout_continues_on_the_worker_queue(accounts, table, monkeypatch):
+    monkeypatch.setenv("FANOUT_INLINE_MAX", "2")
+    monkeypatch.setenv("FANOUT_PAGE_SIZE", "2")
+    urls = {}
+    for n in range(5):
+        urls[n] = add_account(accounts, f"usr_{n}", f"acc_{n}")
+        subscribe(f"usr_{n}", f"acc_{n}")
+    summary = fanout.dispatch_signal(event())
+    assert summary.subscriptions == 2 and summary.continued
+    # Play the worker until the fan-out queue is empty.
+    fanout_url = os.environ["FANOUT_QUEUE_URL"]
+    rounds = 0
+    while True:
+        msgs = sqs().receive_message(QueueUrl=fanout_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not msgs:
+            break
+        rounds += 1
+        records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in msgs]
+        assert fanout_worker.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
+        for m in msgs:
+            sqs().delete_message(QueueUrl=fanout_url, ReceiptHandle=m["ReceiptHandle"])
+    assert rounds == 2
+    for n in range(5):
+        [(_, cmd)] = drain(urls[n])
+        assert cmd.account_id == f"acc_{n}"
+
+
+def test_worker_reports_a_malformed_message_as_a_batch_item_failure(aws):
+    out = fanout_worker.lambda_handler(
+        {
+            "Records": [
+                {"messageId": "m1", "body": json.dumps({"kind": "nope", "event": {}})},
+            ]
+        },
+        None,
+    )
+    assert out == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_disabled_subscription_is_not_traded(accounts, table):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    sub = subscribe("usr_a", "acc_a")
+    subscriptions.replace(sub.model_copy(update={"enabled": False, "version": 2}), expected_version=1)
+    assert fanout.dispatch_signal(event()).subscriptions == 0
+    assert drain(url_a) == []
