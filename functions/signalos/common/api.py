@@ -22,6 +22,10 @@ and `routes.py` holds a Powertools `Router`:
         principal = current_principal(router)
         ...raise NotFound("thing not found") if it is not the caller's...
 
+Annotate the return type with the response model (it is validated and goes into the OpenAPI
+document). For another status code use `@router.post(..., status_code=201)`, or return
+`Response[ThingOut]` (annotate `-> Response[ThingOut]`: a bare `-> Response` breaks the docs).
+
 What `create_app` gives every route:
 - request validation (pydantic, `enable_validation=True`): a bad body, query or path value is a
   422 `VALIDATION_ERROR` whose `details.fields` names each bad field;
