@@ -39,13 +39,19 @@ def render(lines: list[str]) -> str:
 def read_requirements(path: Path) -> list[str]:
     """The requirement lines of a requirements file (comments and blanks dropped)."""
     return [
-        line.strip() for line in path.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
     ]
 
 
 def stale_files() -> list[Path]:
     expected = expected_requirements()
-    return [path for key, path in LAYER_FILES.items() if not path.exists() or read_requirements(path) != expected[key]]
+    return [
+        path
+        for key, path in LAYER_FILES.items()
+        if not path.exists() or read_requirements(path) != expected[key]
+    ]
 
 
 def write_all() -> None:
