@@ -7,74 +7,8 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.usefixtures("auth_aws")
+pytestmark = pytest.mark.usefixtures("aws_module")
 A = "/api/v1/auth"
-
-
-# TEMPORARY until tests/conftest.py (INFRA) provides `aws` + `call_api`: the two tables and the
-# secret auth uses, shaped like template.yaml, and a payload-2.0 event builder.
-@pytest.fixture(scope="module")
-def auth_aws():
-    import boto3
-    from moto import mock_aws
-    from signalos.common import dynamo, secrets
-
-    env = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing",
-           "USERS_TABLE": "users", "AUDIT_TABLE": "audit", "STAGE": "local", "DEFAULT_LICENSE_TIER": "trial"}
-    mp = pytest.MonkeyPatch()
-    for k, v in env.items():
-        mp.setenv(k, v)
-    mp.delenv("JWT_SIGNING_KEY", raising=False)
-    with mock_aws():
-        dynamo.reset_clients()
-        secrets.reset()
-        ddb = boto3.client("dynamodb")
-        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-        for name in ("users", "audit"):
-            ddb.create_table(
-                TableName=name, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                           {"AttributeName": "sk", "KeyType": "RANGE"}],
-                GlobalSecondaryIndexes=[
-                    {"IndexName": f"gsi{i}", "Projection": {"ProjectionType": "ALL"},
-                     "KeySchema": [{"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
-                                   {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"}]} for i in (1, 2)])
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="jwt", SecretString=json.dumps({"signing_key": uuid.uuid4().hex * 2}))["ARN"]
-        mp.setenv("JWT_SECRET_ARN", arn)
-        yield
-        dynamo.reset_clients()
-        secrets.reset()
-    mp.undo()
-
-
-def _event(method, path, body=None, headers=None):
-    hdrs = {"content-type": "application/json", "user-agent": "pytest"}
-    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-    return {
-        "version": "2.0", "routeKey": "ANY /api/v1/auth/{proxy+}", "rawPath": path, "rawQueryString": "",
-        "headers": hdrs,
-        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "203.0.113.9", "userAgent": "pytest"},
-                           "requestId": f"req-{uuid.uuid4().hex[:8]}", "stage": "$default",
-                           "routeKey": "ANY /api/v1/auth/{proxy+}", "timeEpoch": 0},
-        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
-    }
-
-
-@pytest.fixture
-def call_api():
-    from signalos.auth.handler import lambda_handler
-
-    def call(method, path, json=None, headers=None):
-        import json as _json
-
-        resp = lambda_handler(_event(method, path, json, headers), None)
-        return resp["statusCode"], resp["headers"], (_json.loads(resp["body"]) if resp.get("body") else None)
-
-    return call
 
 
 def new_username() -> str:
@@ -108,7 +42,7 @@ def test_register_login_profile_roundtrip(call_api):
     assert status == 200
     assert profile["user_id"] == tokens["user"]["id"]
     assert "password_hash" not in profile and "failed_logins" not in profile
-    assert headers["Cache-Control"] == "no-store"
+    assert headers["cache-control"] == "no-store"
 
 
 def test_register_refuses_duplicate_username_case_insensitively(call_api):
@@ -265,5 +199,5 @@ def test_audit_trail_records_logins(call_api):
     events = [i["event"] for i in items]
     assert "login_succeeded" in events and "login_failed" in events and "user_registered" in events
     failed = next(i for i in items if i["event"] == "login_failed")
-    assert failed["pk"].startswith("AUDIT#") and failed["source_ip"] == "203.0.113.9"
+    assert failed["pk"].startswith("AUDIT#") and failed["source_ip"] == "203.0.113.10"
     assert "wrong password" not in json.dumps(items)
