@@ -18,56 +18,8 @@ from signalos.contracts.signal_event import SignalEvent
 from signalos.trading import counters, fanout, fanout_worker, subscriptions
 from signalos.trading.risk import SubscriptionRules
 
-PREFIX = "signalos-test-orders-"
 
-
-# TEMPORARY until tests/conftest.py (INFRA) provides `aws`, and bridge_api.accounts (RISK) lands.
-@pytest.fixture
-def aws(monkeypatch):
-    import boto3
-    from moto import mock_aws
-    from signalos.common import dynamo
-    from signalos.trading import queues
-
-    for k, v in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "TRADING_TABLE": "trading",
-        "ORDER_QUEUE_PREFIX": PREFIX,
-    }.items():
-        monkeypatch.setenv(k, v)
-    with mock_aws():
-        dynamo.reset_clients()
-        queues.reset_clients()
-        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-        boto3.client("dynamodb").create_table(
-            TableName="trading",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": f"gsi{i}",
-                    "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [
-                        {"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
-                        {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"},
-                    ],
-                }
-                for i in (1, 2)
-            ],
-        )
-        url = boto3.client("sqs").create_queue(QueueName="fanout")["QueueUrl"]
-        monkeypatch.setenv("FANOUT_QUEUE_URL", url)
-        yield
-        dynamo.reset_clients()
-        queues.reset_clients()
-
-
+# TEMPORARY until bridge_api.accounts (RISK) is committed.
 class FakeAccounts:
     """Stands in for signalos.bridge_api.accounts (same functions) until it lands."""
 
@@ -104,7 +56,8 @@ def sqs():
 
 def add_account(accounts, user_id, account_id, *, queue_of=None):
     """A paper account with its own FIFO queue (queue_of: point the record at another's queue)."""
-    url = sqs().create_queue(QueueName=f"{PREFIX}{account_id}.fifo", Attributes={"FifoQueue": "true"})[
+    prefix = os.environ["ORDER_QUEUE_PREFIX"]
+    url = sqs().create_queue(QueueName=f"{prefix}{account_id}.fifo", Attributes={"FifoQueue": "true"})[
         "QueueUrl"
     ]
     if queue_of:

@@ -13,44 +13,6 @@ from signalos.trading.orders import apply_execution_report, apply_report, get_or
 EXECUTED = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 
 
-# TEMPORARY until tests/conftest.py (INFRA) provides `aws`: one table shaped like template.yaml.
-@pytest.fixture
-def aws(monkeypatch):
-    import boto3
-    from moto import mock_aws
-    from signalos.common import dynamo
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("TRADING_TABLE", "trading")
-    with mock_aws():
-        dynamo.reset_clients()
-        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-        boto3.client("dynamodb").create_table(
-            TableName="trading",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": f"gsi{i}",
-                    "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [
-                        {"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
-                        {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"},
-                    ],
-                }
-                for i in (1, 2)
-            ],
-        )
-        yield
-        dynamo.reset_clients()
-
-
 @pytest.fixture
 def table(aws):
     return Table.from_env("TRADING_TABLE")

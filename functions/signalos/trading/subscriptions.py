@@ -121,7 +121,8 @@ def replace(updated: Subscription, *, expected_version: int, table: Table | None
     try:
         table.put(
             updated.to_item(),
-            condition="attribute_exists(pk) AND version = :v",
+            condition="attribute_exists(pk) AND #ver = :v",
+            names={"#ver": "version"},
             values={":v": expected_version},
         )
     except ConditionFailed as exc:
