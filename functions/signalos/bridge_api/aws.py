@@ -1,0 +1,147 @@
+"""The AWS calls of the bridge API: an account's FIFO queue + DLQ, and STS session credentials.
+
+boto3 is imported on first use (the heartbeat and report routes never need it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC
+from functools import lru_cache
+from typing import Any
+
+from signalos.bridge_api.policy import queue_name, session_policy_json, session_seconds
+from signalos.common import settings
+from signalos.common.clock import iso
+
+ORDER_RETENTION_SECONDS = 86_400  # an order is worthless long before this; expired ones are reported
+DLQ_RETENTION_SECONDS = 14 * 86_400
+VISIBILITY_SECONDS = 60
+MAX_RECEIVE_COUNT = 5
+
+
+@dataclass(frozen=True)
+class AccountQueues:
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+def _endpoint(service: str) -> str | None:
+    return os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or settings.aws_endpoint_url()
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sqs",
+        endpoint_url=_endpoint("sqs"),
+        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
+    )
+
+
+@lru_cache(maxsize=1)
+def _sts() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    region = region_name()
+    return boto3.client(
+        "sts",
+        endpoint_url=_endpoint("sts"),
+        region_name=region,
+        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10),
+    )
+
+
+def reset_clients() -> None:
+    _sqs.cache_clear()
+    _sts.cache_clear()
+
+
+def region_name() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def queue_prefix() -> str:
+    return settings.require_env("ORDER_QUEUE_PREFIX")
+
+
+def _arn(url: str) -> str:
+    attrs = _sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attrs["QueueArn"])
+
+
+def create_account_queues(account_id: str, user_id: str) -> AccountQueues:
+    """The account's FIFO order queue and its FIFO DLQ (redrive after 5 receives), tagged with the owner.
+
+    Explicit deduplication ids only (ContentBasedDeduplication off): the order's command id is the key.
+    """
+    prefix = queue_prefix()
+    tags = {
+        "owner": user_id,
+        "account_id": account_id,
+        "service": settings.service_name(),
+        "stage": settings.stage(),
+    }
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false", "SqsManagedSseEnabled": "true"}
+    dlq_url = _sqs().create_queue(
+        QueueName=queue_name(prefix, account_id, dlq=True),
+        Attributes={**fifo, "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+        tags=tags,
+    )["QueueUrl"]
+    try:
+        dlq_arn = _arn(dlq_url)
+        queue_url = _sqs().create_queue(
+            QueueName=queue_name(prefix, account_id),
+            Attributes={
+                **fifo,
+                "MessageRetentionPeriod": str(ORDER_RETENTION_SECONDS),
+                "VisibilityTimeout": str(VISIBILITY_SECONDS),
+                "ReceiveMessageWaitTimeSeconds": "20",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                ),
+            },
+            tags=tags,
+        )["QueueUrl"]
+        return AccountQueues(queue_url, _arn(queue_url), dlq_url, dlq_arn)
+    except Exception:
+        delete_queue(dlq_url)
+        raise
+
+
+def delete_queue(url: str | None) -> bool:
+    """Delete a queue; True if it went (or was already gone)."""
+    if not url:
+        return True
+    client = _sqs()
+    try:
+        client.delete_queue(QueueUrl=url)
+    except client.exceptions.QueueDoesNotExist:
+        return True
+    return True
+
+
+def assume_queue_role(account_id: str, queue_arn: str) -> dict[str, Any]:
+    """Short-lived credentials that can only consume `queue_arn` (see policy.py)."""
+    seconds = session_seconds(settings.env_int("BRIDGE_SESSION_SECONDS", 3600))
+    resp = _sts().assume_role(
+        RoleArn=settings.require_env("BRIDGE_QUEUE_ROLE_ARN"),
+        RoleSessionName=f"bridge-{account_id}"[:64],
+        Policy=session_policy_json(queue_arn),
+        DurationSeconds=seconds,
+    )
+    creds = resp["Credentials"]
+    return {
+        "access_key_id": creds["AccessKeyId"],
+        "secret_access_key": creds["SecretAccessKey"],
+        "session_token": creds["SessionToken"],
+        "expiration": iso(creds["Expiration"].astimezone(UTC)),
+    }
