@@ -389,6 +389,10 @@ class PollerThreads:
                 log.exception("poller for %s failed; retrying", trigger.description)
                 self._stop.wait(2)
 
+    def request_stop(self) -> None:
+        """Ask every poller to finish its current poll and exit (returns at once)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         for thread in self._threads:
