@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
-from signalos.common.clock import utc_now
+from signalos.common.clock import iso, utc_now
 from signalos.common.dynamo import Table
-from signalos.contracts.execution import SymbolSpec
+from signalos.contracts.execution import Heartbeat, SymbolSpec
 from signalos.contracts.orders import OrderCommandEnvelope
 from signalos.contracts.parse_result import OpenSetup, ParseResult, SignalUpdate
 from signalos.contracts.signal_event import SignalEvent
@@ -19,28 +18,54 @@ from signalos.trading import counters, fanout, fanout_worker, subscriptions
 from signalos.trading.risk import SubscriptionRules
 
 
-# TEMPORARY until bridge_api.accounts (RISK) is committed.
-class FakeAccounts:
-    """Stands in for signalos.bridge_api.accounts (same functions) until it lands."""
+class Accounts:
+    """Trading accounts made the way the bridge API makes them (queues + the repository's item)."""
 
-    def __init__(self):
-        self.accounts, self.heartbeats, self.specs = {}, {}, {}
+    def __init__(self, aws):
+        self.aws = aws
+        self.by_key = {}
 
-    def get_account(self, user_id, account_id):
-        return self.accounts.get((user_id, account_id))
+    def add(self, user_id, account_id, *, queue_of=None, symbol_map=None):
+        from signalos.bridge_api import accounts
+        from signalos.bridge_api import aws as bridge_aws
 
-    def latest_heartbeat(self, user_id, account_id):
-        return self.heartbeats.get((user_id, account_id))
+        queues = bridge_aws.create_account_queues(account_id, user_id)
+        url, arn = queues.queue_url, queues.queue_arn
+        if queue_of:  # a tampered record pointing at another account's queue
+            other = self.by_key[queue_of]
+            url, arn = other.queue_url, other.queue_arn
+        account = accounts.Account(
+            account_id=account_id,
+            user_id=user_id,
+            name=account_id,
+            kind="paper",
+            queue_url=url,
+            queue_arn=arn,
+            symbol_map=symbol_map or {},
+            created_at=iso(utc_now()),
+        )
+        accounts.table().put(accounts.account_item(account))
+        self.by_key[(user_id, account_id)] = account
+        return queues.queue_url
 
-    def symbol_spec(self, user_id, account_id, symbol):
-        return self.specs.get((user_id, account_id, symbol))
+    def report_spec(self, user_id, account_id, spec, balance=10_000.0):
+        from signalos.bridge_api import accounts
+
+        hb = Heartbeat(
+            account_id=account_id,
+            sent_at=utc_now(),
+            broker="paper",
+            balance=balance,
+            equity=balance,
+            margin_free=balance,
+            symbols=[spec],
+        )
+        assert accounts.save_heartbeat(self.by_key[(user_id, account_id)], hb, received_at=utc_now())
 
 
 @pytest.fixture
-def accounts(aws, monkeypatch):
-    fake = FakeAccounts()
-    monkeypatch.setattr(fanout, "_accounts", lambda: fake)
-    return fake
+def accounts(aws):
+    return Accounts(aws)
 
 
 @pytest.fixture
@@ -55,22 +80,7 @@ def sqs():
 
 
 def add_account(accounts, user_id, account_id, *, queue_of=None):
-    """A paper account with its own FIFO queue (queue_of: point the record at another's queue)."""
-    prefix = os.environ["ORDER_QUEUE_PREFIX"]
-    url = sqs().create_queue(QueueName=f"{prefix}{account_id}.fifo", Attributes={"FifoQueue": "true"})[
-        "QueueUrl"
-    ]
-    if queue_of:
-        url = accounts.accounts[queue_of].queue_url
-    accounts.accounts[(user_id, account_id)] = SimpleNamespace(
-        account_id=account_id,
-        user_id=user_id,
-        queue_url=url,
-        status="active",
-        symbol_map={},
-        symbol_suffix="",
-    )
-    return url
+    return accounts.add(user_id, account_id, queue_of=queue_of)
 
 
 def subscribe(user_id, account_id, provider_id="prv_1", **rules):
@@ -93,7 +103,9 @@ def drain(url):
     while True:
         msgs = (
             sqs()
-            .receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])
+            .receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["MessageGroupId"]
+            )
             .get("Messages", [])
         )
         if not msgs:
@@ -221,19 +233,23 @@ def test_stale_signal_and_price_distance_rejections_are_stored_with_reasons(acco
     add_account(accounts, "usr_b", "acc_b")
     subscribe("usr_a", "acc_a", signal_max_age_seconds=60)
     subscribe("usr_b", "acc_b", max_price_distance_pips=20)
-    accounts.specs[("usr_b", "acc_b", "XAUUSD")] = SymbolSpec(
-        symbol="XAUUSD",
-        broker_symbol="XAUUSD",
-        digits=2,
-        point=0.01,
-        volume_min=0.01,
-        volume_max=100,
-        volume_step=0.01,
-        trade_tick_value=1.0,
-        trade_tick_size=0.01,
-        trade_contract_size=100,
-        bid=1957.0,
-        ask=1957.3,
+    accounts.report_spec(
+        "usr_b",
+        "acc_b",
+        SymbolSpec(
+            symbol="XAUUSD",
+            broker_symbol="XAUUSD",
+            digits=2,
+            point=0.01,
+            volume_min=0.01,
+            volume_max=100,
+            volume_step=0.01,
+            trade_tick_value=1.0,
+            trade_tick_size=0.01,
+            trade_contract_size=100,
+            bid=1957.0,
+            ask=1957.3,
+        ),
     )
 
     fanout.dispatch_signal(event(age=timedelta(minutes=5), signal_id="sig_old"))
@@ -339,7 +355,11 @@ def test_past_the_inline_threshold_fanout_continues_on_the_worker_queue(accounts
     fanout_url = os.environ["FANOUT_QUEUE_URL"]
     rounds = 0
     while True:
-        msgs = sqs().receive_message(QueueUrl=fanout_url, MaxNumberOfMessages=10).get("Messages", [])
+        msgs = (
+            sqs()
+            .receive_message(QueueUrl=fanout_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            .get("Messages", [])
+        )
         if not msgs:
             break
         rounds += 1
