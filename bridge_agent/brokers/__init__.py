@@ -1,0 +1,1 @@
+"""Broker adapters: MetaTrader 5 (`mt5.Mt5Broker`) and a paper broker (`paper.PaperBroker`), one interface."""
