@@ -20,7 +20,11 @@ MAX_SESSION_SECONDS = 3600  # BridgeQueueRole's MaxSessionDuration (template.yam
 
 
 def session_policy(queue_arn: str) -> dict[str, Any]:
-    if not queue_arn.startswith("arn:") or not queue_arn.endswith(".fifo"):
+    if (
+        not queue_arn.startswith("arn:")
+        or not queue_arn.endswith(".fifo")
+        or any(c in queue_arn for c in "*?")
+    ):
         raise ValueError(f"not an order queue ARN: {queue_arn!r}")
     return {
         "Version": "2012-10-17",
