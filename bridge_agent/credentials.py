@@ -6,6 +6,7 @@ the config file or the logs. On Windows `keyring` stores it in the Credential Ma
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -93,8 +94,6 @@ class TokenStore:
 
     def delete(self, account_id: str) -> None:
         if self._keyring is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._keyring.delete_password(SERVICE, account_id)
-            except Exception:
-                pass
         self._file(account_id).unlink(missing_ok=True)

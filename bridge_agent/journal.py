@@ -193,7 +193,8 @@ class Journal:
         now = _now()
         with self.transaction() as tx:
             tx.execute(
-                "INSERT OR IGNORE INTO commands (command_id, kind, order_id, body, state, received_at, updated_at)"
+                "INSERT OR IGNORE INTO commands"
+                " (command_id, kind, order_id, body, state, received_at, updated_at)"
                 " VALUES (?, ?, ?, ?, 'received', ?, ?)",
                 (command_id, kind, order_id, body, now, now),
             )
@@ -206,7 +207,8 @@ class Journal:
     ) -> None:
         with self.transaction() as tx:
             tx.execute(
-                "UPDATE commands SET state = ?, note = COALESCE(?, note), attempts = attempts + ?, updated_at = ?"
+                "UPDATE commands SET state = ?, note = COALESCE(?, note), attempts = attempts + ?,"
+                " updated_at = ?"
                 " WHERE command_id = ?",
                 (state, note, 1 if attempt else 0, _now(), command_id),
             )
@@ -274,7 +276,8 @@ class Journal:
         with self.transaction() as tx:
             tx.execute(
                 "INSERT INTO actions (command_id, order_id, state, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(command_id, order_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                " ON CONFLICT(command_id, order_id)"
+                " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (command_id, order_id, state, _now()),
             )
 
@@ -284,7 +287,8 @@ class Journal:
         with self.transaction() as tx:
             for r in reports:
                 tx.execute(
-                    "INSERT OR IGNORE INTO reports (report_id, command_id, order_id, source, body, created_at)"
+                    "INSERT OR IGNORE INTO reports"
+                    " (report_id, command_id, order_id, source, body, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (r.report_id, r.command_id, r.order_id, source, r.model_dump_json(), now),
                 )
@@ -306,7 +310,8 @@ class Journal:
     def command_reports(self, command_id: str) -> list[tuple[ExecutionReport, str]]:
         """The reports a command produced (not the monitor's later ones), with their delivery status."""
         rows = self._all(
-            "SELECT body, status FROM reports WHERE command_id = ? AND source = 'command' ORDER BY created_at, rowid",
+            "SELECT body, status FROM reports WHERE command_id = ? AND source = 'command'"
+            " ORDER BY created_at, rowid",
             command_id,
         )
         return [(ExecutionReport.model_validate_json(r["body"]), r["status"]) for r in rows]

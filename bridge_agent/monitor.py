@@ -136,9 +136,11 @@ class Monitor:
             groups[order.group_id].append(order)
         for group_id, open_legs in groups.items():
             management = open_legs[0].trade_management
-            if management.breakeven_after_tp1 and any(not o.be_done and o.state == "open" for o in open_legs):
-                if self._tp1_reached(group_id, open_legs[0], management.tp1_price):
-                    reports += self._breakeven(open_legs)
+            waiting = management.breakeven_after_tp1 and any(
+                not o.be_done and o.state == "open" for o in open_legs
+            )
+            if waiting and self._tp1_reached(group_id, open_legs[0], management.tp1_price):
+                reports += self._breakeven(open_legs)
         for order in live:
             if order.state == "open":
                 self._trail(order)

@@ -1,4 +1,4 @@
-"""The broker interface the executor and monitor use, its result types, and the pure checks both brokers share.
+"""The broker interface used by the executor and monitor, its result types, and checks both brokers share.
 
 A broker adapter never decides whether to execute a command (the executor and its journal do);
 it executes one request faithfully, applying the retcode policy, and it can always tell what

@@ -409,7 +409,8 @@ class Mt5Broker:
                         status="failed",
                         broker_symbol=symbol,
                         retcode=retcode,
-                        reason=f"gave up after {requotes} requotes: {self._retcode_text(retcode, result.comment)}",
+                        reason=f"gave up after {requotes} requotes: "
+                        f"{self._retcode_text(retcode, result.comment)}",
                     )
                 requotes += 1
                 tick = self._tick(symbol)
@@ -865,9 +866,9 @@ class Mt5Broker:
         result = self._send_simple({"action": m.TRADE_ACTION_REMOVE, "order": ticket, "magic": self.magic})
         if result is not None and result.retcode in SUCCESS:
             return ManageResult(status="cancelled", ticket=ticket, retcode=result.retcode)
-        if result is None or result.retcode in OUTCOME_UNKNOWN:
-            if not self._call("orders_get", ticket=ticket):
-                return ManageResult(status="cancelled", ticket=ticket)
+        unknown = result is None or result.retcode in OUTCOME_UNKNOWN
+        if unknown and not self._call("orders_get", ticket=ticket):
+            return ManageResult(status="cancelled", ticket=ticket)
         return self._failed(result, ticket)
 
     def breakeven(self, ticket: int, tag: str) -> ManageResult:

@@ -545,12 +545,11 @@ class PaperBroker:
                 order.order_type == "market"
                 and order.price is not None
                 and order.max_price_distance is not None
-            ):
-                if abs(market - order.price) > order.max_price_distance + 1e-9:
-                    return rejected(
-                        f"price moved: market {market} vs planned {order.price} "
-                        f"(max {order.max_price_distance:g})"
-                    )
+            ) and abs(market - order.price) > order.max_price_distance + 1e-9:
+                return rejected(
+                    f"price moved: market {market} vs planned {order.price} "
+                    f"(max {order.max_price_distance:g})"
+                )
             sl, tp = round_price(order.stop_loss, spec.digits), round_price(order.take_profit, spec.digits)
             tag = order_tag(order.order_id)
             now = self._clock()

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydantic import ValidationError
-
 from signalos.contracts.execution import ExecutionReport, Heartbeat
 
 
@@ -62,7 +61,7 @@ class FakeBridgeApi:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = api.handle(self.path, self.headers.get("Authorization", ""), raw)
@@ -92,8 +91,15 @@ class FakeBridgeApi:
     # ---- the routes ---------------------------------------------------------------------------------
     @staticmethod
     def error(status: int, code: str, message: str) -> tuple[int, dict]:
-        return status, {"error": {"code": code, "message": message, "details": {},
-                                  "timestamp": _iso(datetime.now(UTC)), "request_id": "req-test"}}
+        return status, {
+            "error": {
+                "code": code,
+                "message": message,
+                "details": {},
+                "timestamp": _iso(datetime.now(UTC)),
+                "request_id": "req-test",
+            }
+        }
 
     def handle(self, path: str, authorization: str, raw: bytes) -> tuple[int, dict]:
         with self.lock:
@@ -106,27 +112,49 @@ class FakeBridgeApi:
             if path == "/api/v1/auth/login":
                 if self.users.get(body.get("username")) != body.get("password"):
                     return self.error(401, "INVALID_CREDENTIALS", "wrong username or password")
-                return 200, {"access_token": "jwt-" + body["username"], "token_type": "bearer", "expires_in": 3600}
+                return 200, {
+                    "access_token": "jwt-" + body["username"],
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                }
             if path == "/api/v1/bridge/register":
                 if not authorization.startswith("Bearer jwt-"):
                     return self.error(401, "UNAUTHORIZED", "login required")
-                return 201, {"account_id": self.account_id, "bridge_token": self.token, "queue_url": self.queue_url,
-                             "account": {"account_id": self.account_id, "name": body.get("name"),
-                                         "kind": body.get("kind")}}
+                return 201, {
+                    "account_id": self.account_id,
+                    "bridge_token": self.token,
+                    "queue_url": self.queue_url,
+                    "account": {
+                        "account_id": self.account_id,
+                        "name": body.get("name"),
+                        "kind": body.get("kind"),
+                    },
+                }
             if path == "/api/v1/bridge/pair":
                 if self.pairing_codes.pop(str(body.get("code")), None) is None:
                     return self.error(404, "NOT_FOUND", "unknown or used pairing code")
-                return 200, {"account_id": self.account_id, "bridge_token": self.token, "queue_url": self.queue_url}
+                return 200, {
+                    "account_id": self.account_id,
+                    "bridge_token": self.token,
+                    "queue_url": self.queue_url,
+                }
             if authorization != f"Bearer {self.token}":
                 return self.error(401, "UNAUTHORIZED", "invalid bridge token")
             if path == "/api/v1/bridge/session":
                 self.sessions += 1
                 expires = datetime.now(UTC) + self.credential_ttl
-                return 200, {"account_id": self.account_id, "queue_url": self.queue_url, "region": self.region,
-                             "endpoint_url": self.endpoint_url,
-                             "credentials": {"access_key_id": f"ASIATEST{self.sessions:08d}",
-                                             "secret_access_key": "secret", "session_token": "session",
-                                             "expiration": _iso(expires)}}
+                return 200, {
+                    "account_id": self.account_id,
+                    "queue_url": self.queue_url,
+                    "region": self.region,
+                    "endpoint_url": self.endpoint_url,
+                    "credentials": {
+                        "access_key_id": f"ASIATEST{self.sessions:08d}",
+                        "secret_access_key": "secret",
+                        "session_token": "session",
+                        "expiration": _iso(expires),
+                    },
+                }
             if path == "/api/v1/bridge/heartbeat":
                 try:
                     Heartbeat.model_validate(body)
@@ -148,10 +176,14 @@ class FakeBridgeApi:
             try:
                 report = ExecutionReport.model_validate(item)
             except ValidationError as exc:
-                results.append({"report_id": item.get("report_id"), "status": "rejected", "error": str(exc)[:200]})
+                results.append(
+                    {"report_id": item.get("report_id"), "status": "rejected", "error": str(exc)[:200]}
+                )
                 continue
             if report.account_id != self.account_id or report.report_id in self.reject_reports:
-                results.append({"report_id": report.report_id, "status": "rejected", "error": "not your account"})
+                results.append(
+                    {"report_id": report.report_id, "status": "rejected", "error": "not your account"}
+                )
             elif report.report_id in self.applied:
                 results.append({"report_id": report.report_id, "status": "duplicate", "error": None})
             else:

@@ -1,4 +1,4 @@
-"""Builders shared by the bridge tests (unit, integration, e2e, benchmarks): commands shaped like fan-out's."""
+"""Builders shared by the bridge tests (unit, integration, e2e, benchmarks): commands like fan-out makes."""
 
 from __future__ import annotations
 
@@ -43,8 +43,13 @@ def open_order(**overrides: Any) -> OpenOrder:
     return OpenOrder(**fields)
 
 
-def signal_group(n_legs: int = 3, *, tps: tuple[float, ...] = (1955.0, 1960.0, 1965.0), breakeven: bool = True,
-                 **overrides: Any) -> list[OpenOrder]:
+def signal_group(
+    n_legs: int = 3,
+    *,
+    tps: tuple[float, ...] = (1955.0, 1960.0, 1965.0),
+    breakeven: bool = True,
+    **overrides: Any,
+) -> list[OpenOrder]:
     """The legs fan-out makes of one signal with several TPs (shared group_id, one TP each)."""
     group_id = overrides.pop("group_id", None) or f"grp_{next(_seq)}"
     management = TradeManagement(breakeven_after_tp1=breakeven, tp1_price=tps[0], pip_size=0.1)

@@ -12,6 +12,7 @@ if DOUBLES not in sys.path:
     sys.path.insert(0, DOUBLES)
 
 import MetaTrader5  # noqa: E402  (the double, found through the path above)
+from bridge_fixtures import ACCOUNT_ID  # noqa: E402
 from MetaTrader5 import _core  # noqa: E402
 
 from bridge_agent.brokers.mt5 import Mt5Broker  # noqa: E402
@@ -19,7 +20,6 @@ from bridge_agent.config import Mt5Settings  # noqa: E402
 from bridge_agent.executor import Executor  # noqa: E402
 from bridge_agent.journal import Journal  # noqa: E402
 from bridge_agent.monitor import Monitor  # noqa: E402
-from bridge_fixtures import ACCOUNT_ID  # noqa: E402
 
 
 @pytest.fixture

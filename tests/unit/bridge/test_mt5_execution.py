@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bridge_fixtures import ACCOUNT_ID, open_order
 from MetaTrader5 import _core
+from signalos.contracts.orders import SIGNALOS_MAGIC, order_tag
 
 from bridge_agent.brokers.mt5 import ALGO_OFF_MESSAGE, Mt5Broker
 from bridge_agent.config import Mt5Settings
 from bridge_agent.executor import Executor
 from bridge_agent.journal import Journal
-from signalos.contracts.orders import SIGNALOS_MAGIC, order_tag
 
 
 def test_market_order_fills_with_magic_tag_and_allowed_filling(executor, terminal, mt5):
@@ -161,7 +161,9 @@ def test_comment_cut_by_the_broker_still_matches(executor, terminal, mt5):
     assert len(terminal.requests) == 1
 
 
-def test_agent_killed_between_send_and_report_restarts_with_the_order_present_once(broker, terminal, tmp_path, mt5):
+def test_agent_killed_between_send_and_report_restarts_with_the_order_present_once(
+    broker, terminal, tmp_path, mt5
+):
     order = open_order()
     journal = Journal(tmp_path / "j.db")
     terminal.script_order_send("kill_after_send")
@@ -171,7 +173,9 @@ def test_agent_killed_between_send_and_report_restarts_with_the_order_present_on
     journal.close()
 
     # A new process: new journal connection, new broker connection, same terminal.
-    restarted_broker = Mt5Broker(mt5, settings=Mt5Settings(lookup_attempts=1), suffix="m", sleep=lambda s: None)
+    restarted_broker = Mt5Broker(
+        mt5, settings=Mt5Settings(lookup_attempts=1), suffix="m", sleep=lambda s: None
+    )
     restarted_broker.connect()
     journal = Journal(tmp_path / "j.db")
     executor = Executor(restarted_broker, journal, ACCOUNT_ID)
@@ -293,8 +297,14 @@ def test_the_double_refuses_a_filling_mode_the_symbol_does_not_allow(mt5, termin
     assert mt5.last_error()[0] == mt5.RES_E_INTERNAL_FAIL_CONNECT
     assert mt5.initialize()
     mt5.symbol_select("XAUUSDm", True)
-    request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": "XAUUSDm", "volume": 0.1, "type": mt5.ORDER_TYPE_BUY,
-               "price": 1950.2, "type_filling": mt5.ORDER_FILLING_IOC}
+    request = {
+        "action": mt5.TRADE_ACTION_DEAL,
+        "symbol": "XAUUSDm",
+        "volume": 0.1,
+        "type": mt5.ORDER_TYPE_BUY,
+        "price": 1950.2,
+        "type_filling": mt5.ORDER_FILLING_IOC,
+    }
     assert mt5.order_send(request).retcode == mt5.TRADE_RETCODE_INVALID_FILL
 
 
