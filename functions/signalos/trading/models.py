@@ -204,17 +204,17 @@ class OrderListOut(BaseModel):
 
 class RejectionOut(BaseModel):
     rejection_id: str
-    account_id: str | None
-    subscription_id: str | None
-    provider_id: str | None
-    signal_id: str | None
-    origin: str | None
-    symbol: str | None
-    side: str | None
+    account_id: str | None = None
+    subscription_id: str | None = None
+    provider_id: str | None = None
+    signal_id: str | None = None
+    origin: str | None = None
+    symbol: str | None = None
+    side: str | None = None
     reason_code: str
     reason: str
-    warnings: list[str]
-    signal_time: str | None
+    warnings: list[str] = Field(default_factory=list)
+    signal_time: str | None = None
     created_at: str
 
 
