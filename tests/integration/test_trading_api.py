@@ -309,7 +309,7 @@ def test_subscriptions_crud_scoped_to_the_caller(aws_module, call_api, trader):
         json={"provider_id": own, "account_id": acc, "user_id": "usr_x"},
     )
     assert status == 422
-    status, _, bad = call_api(
+    status, _, _ = call_api(
         "POST",
         "/api/v1/subscriptions",
         headers=h,
