@@ -10,28 +10,13 @@ import pytest
 
 def http_event(method: str, path: str, *, body: Any = None, raw_body: str | None = None,
                headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
-               request_id: str = "req-test-1", base64: bool = False) -> dict[str, Any]:
-    """An API Gateway HTTP API payload-2.0 event, as API Gateway sends it."""
-    hdrs = {"content-type": "application/json", "host": "api.example.test", "user-agent": "pytest"}
-    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": hdrs,
-        "queryStringParameters": query or None,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.test",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
-                     "userAgent": "pytest"},
-            "requestId": request_id, "routeKey": f"{method} {path}", "stage": "$default",
-            "time": "22/Nov/2026:10:30:00 +0000", "timeEpoch": 1795343400000,
-        },
-        "body": text,
-        "isBase64Encoded": base64,
-    }
+               request_id: str = "req-test-1") -> dict[str, Any]:
+    """An API Gateway HTTP API payload-2.0 event (infra.local.events), with a fixed request id."""
+    from infra.local.events import http_event as build
+
+    hdrs = {"content-type": "application/json", "user-agent": "pytest", **(headers or {})}
+    payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    return build(method, path, body=payload, headers=hdrs, query=query, request_id=request_id)
 
 
 class FakeLambdaContext:
