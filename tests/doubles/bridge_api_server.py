@@ -46,6 +46,7 @@ class FakeBridgeApi:
         self.heartbeats: list[dict] = []
         self.sessions = 0
         self.fail_next: list[int] = []  # HTTP statuses to answer for the next requests
+        self.fail_paths: dict[str, list[int]] = {}  # per path: statuses for its next requests
         self.reject_reports: set[str] = set()  # report ids answered "rejected"
         self.pairing_codes: dict[str, str] = {}
         self.users: dict[str, str] = {}
@@ -105,6 +106,8 @@ class FakeBridgeApi:
         with self.lock:
             if self.fail_next:
                 return self.error(self.fail_next.pop(0), "SERVICE_UNAVAILABLE", "try again")
+            if self.fail_paths.get(path):
+                return self.error(self.fail_paths[path].pop(0), "SERVICE_UNAVAILABLE", "try again")
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:
