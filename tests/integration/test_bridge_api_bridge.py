@@ -6,13 +6,31 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from signalos.bridge_api import accounts
 from signalos.bridge_api import aws as bridge_aws
 from signalos.common.dynamo import Table
+from signalos.common.ids import new_id
 
 B = "/api/v1/bridge"
+
+
+@pytest.fixture
+def aws(aws_module):
+    """One embedded AWS per module: each test works as its own fresh users (ids below)."""
+    return aws_module
+
+
+U = SimpleNamespace(a="", b="")
+
+
+@pytest.fixture(autouse=True)
+def fresh_users(aws_module):
+    U.a, U.b = new_id("usr"), new_id("usr")
+
+
 FEATURES = ("signal_parsing", "auto_trading", "multi_account")
 SENT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -38,7 +56,8 @@ def bridge(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def register(call_api, user_id="usr_a", name="Main"):
+def register(call_api, user_id=None, name="Main"):
+    user_id = user_id or U.a
     status, _, body = call_api(
         "POST", f"{B}/register", json={"name": name, "kind": "paper"}, headers=user_headers(user_id)
     )
@@ -149,11 +168,11 @@ def test_session_reports_the_local_endpoint(aws, call_api, monkeypatch):
 
 
 def test_session_refused_for_a_tampered_queue_record(aws, call_api):
-    a = register(call_api, "usr_a")
-    b = register(call_api, "usr_b")
-    b_item = Table.from_env("TRADING_TABLE").get("USER#usr_b", f"ACCOUNT#{b['account_id']}")
+    a = register(call_api, U.a)
+    b = register(call_api, U.b)
+    b_item = Table.from_env("TRADING_TABLE").get(f"USER#{U.b}", f"ACCOUNT#{b['account_id']}")
     Table.from_env("TRADING_TABLE").update(
-        "USER#usr_a",
+        f"USER#{U.a}",
         f"ACCOUNT#{a['account_id']}",
         set_values={"queue_arn": b_item["queue_arn"], "queue_url": b_item["queue_url"]},
     )
@@ -181,7 +200,7 @@ def test_bridge_routes_need_a_valid_bridge_token(aws, call_api, headers, code):
 
 def test_a_user_jwt_is_not_a_bridge_token(aws, call_api):
     register(call_api)
-    status, _, body = call_api("POST", f"{B}/session", headers=user_headers("usr_a"))
+    status, _, body = call_api("POST", f"{B}/session", headers=user_headers(U.a))
     assert status == 401 and body["error"]["code"] == "BRIDGE_TOKEN_REQUIRED"
 
 
@@ -203,10 +222,10 @@ def test_heartbeat_is_stored_for_the_risk_engine(aws, call_api):
         "POST", f"{B}/heartbeat", headers=bridge(token), json=heartbeat_body(aid, positions=[position])
     )
     assert status == 200 and body["ok"] is True and body["server_time"].endswith("Z")
-    hb = accounts.latest_heartbeat("usr_a", aid)
+    hb = accounts.latest_heartbeat(U.a, aid)
     assert (hb.balance, hb.broker, hb.agent_version, len(hb.positions)) == (10_000.0, "paper", "1.0.0", 1)
     assert hb.positions[0].ticket == 5
-    spec = accounts.symbol_spec("usr_a", aid, "xauusd")
+    spec = accounts.symbol_spec(U.a, aid, "xauusd")
     assert (spec.broker_symbol, spec.volume_step, spec.trade_tick_value, spec.bid, spec.ask, spec.spread) == (
         "XAUUSD.pro",
         0.01,
@@ -215,9 +234,9 @@ def test_heartbeat_is_stored_for_the_risk_engine(aws, call_api):
         1950.0,
         25,
     )
-    assert accounts.symbol_spec("usr_a", aid, "EURUSD") is None
-    assert accounts.symbol_spec("usr_b", aid, "XAUUSD") is None  # scoped to the owner
-    _, _, view = call_api("GET", f"{B}/accounts/{aid}", headers=user_headers("usr_a"))
+    assert accounts.symbol_spec(U.a, aid, "EURUSD") is None
+    assert accounts.symbol_spec(U.b, aid, "XAUUSD") is None  # scoped to the owner
+    _, _, view = call_api("GET", f"{B}/accounts/{aid}", headers=user_headers(U.a))
     assert view["last_heartbeat_at"] == body["server_time"]
 
 
@@ -226,7 +245,7 @@ def test_quotes_refresh_without_rewriting_unchanged_specs(aws, call_api):
     aid, token = acc["account_id"], acc["bridge_token"]
     tbl = Table.from_env("TRADING_TABLE")
     call_api("POST", f"{B}/heartbeat", headers=bridge(token), json=heartbeat_body(aid))
-    first = tbl.get("USER#usr_a", f"ACCOUNT#{aid}#SPEC#XAUUSD")
+    first = tbl.get(f"USER#{U.a}", f"ACCOUNT#{aid}#SPEC#XAUUSD")
     moved = gold_spec(bid=1960.0, ask=1960.3, spread=30)
     call_api(
         "POST",
@@ -234,8 +253,8 @@ def test_quotes_refresh_without_rewriting_unchanged_specs(aws, call_api):
         headers=bridge(token),
         json=heartbeat_body(aid, sent=SENT + timedelta(seconds=5), symbols=[moved]),
     )
-    assert tbl.get("USER#usr_a", f"ACCOUNT#{aid}#SPEC#XAUUSD") == first  # not rewritten
-    spec = accounts.symbol_spec("usr_a", aid, "XAUUSD")
+    assert tbl.get(f"USER#{U.a}", f"ACCOUNT#{aid}#SPEC#XAUUSD") == first  # not rewritten
+    spec = accounts.symbol_spec(U.a, aid, "XAUUSD")
     assert (spec.bid, spec.ask, spec.spread) == (1960.0, 1960.3, 30)
     # A change of a static fact is written.
     call_api(
@@ -244,7 +263,7 @@ def test_quotes_refresh_without_rewriting_unchanged_specs(aws, call_api):
         headers=bridge(token),
         json=heartbeat_body(aid, sent=SENT + timedelta(seconds=10), symbols=[gold_spec(volume_step=0.1)]),
     )
-    assert accounts.symbol_spec("usr_a", aid, "XAUUSD").volume_step == 0.1
+    assert accounts.symbol_spec(U.a, aid, "XAUUSD").volume_step == 0.1
 
 
 def test_an_older_heartbeat_does_not_overwrite_a_newer_one(aws, call_api):
@@ -258,7 +277,7 @@ def test_an_older_heartbeat_does_not_overwrite_a_newer_one(aws, call_api):
         json=heartbeat_body(aid, sent=SENT - timedelta(seconds=30), balance=1.0),
     )
     assert status == 200
-    assert accounts.latest_heartbeat("usr_a", aid).balance == 9_000.0
+    assert accounts.latest_heartbeat(U.a, aid).balance == 9_000.0
 
 
 def test_heartbeat_validation_and_rate_limit(aws, call_api, monkeypatch):
@@ -269,7 +288,10 @@ def test_heartbeat_validation_and_rate_limit(aws, call_api, monkeypatch):
     )
     assert status == 422
     assert {"body.balance", "body.sent_at"} <= {f["field"] for f in body["error"]["details"]["fields"]}
+    from signalos.bridge_api import service
+
     monkeypatch.setenv("BRIDGE_RATE_HEARTBEAT", "2")
+    monkeypatch.setattr(service, "utc_now", lambda: datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC))
     for i in range(2):
         hb = heartbeat_body(aid, sent=SENT + timedelta(seconds=i))
         assert call_api("POST", f"{B}/heartbeat", headers=bridge(token), json=hb)[0] == 200
@@ -308,7 +330,7 @@ def test_reports_apply_once_and_duplicates_change_nothing(aws, call_api):
     acc = register(call_api)
     aid, token = acc["account_id"], acc["bridge_token"]
     call_api("POST", f"{B}/heartbeat", headers=bridge(token), json=heartbeat_body(aid))
-    order_id = open_manual_trade(call_api, "usr_a", aid)
+    order_id = open_manual_trade(call_api, U.a, aid)
     # The bridge consumes the order from its queue with the session's credentials.
     _, _, session = call_api("POST", f"{B}/session", headers=bridge(token))
     import boto3
@@ -329,7 +351,7 @@ def test_reports_apply_once_and_duplicates_change_nothing(aws, call_api):
     )
     assert status == 200
     assert body == {"results": [{"report_id": f"{order_id}:filled", "status": "applied", "error": None}]}
-    after_first = order_item("usr_a", order_id)
+    after_first = order_item(U.a, order_id)
     assert after_first["state"] == "filled" and after_first["entry_price"] == 1950.0
 
     status, _, body = call_api(
@@ -339,14 +361,14 @@ def test_reports_apply_once_and_duplicates_change_nothing(aws, call_api):
         json={"reports": [report_body(aid, order_id), report_body(aid, order_id)]},
     )
     assert [r["status"] for r in body["results"]] == ["duplicate", "duplicate"]
-    assert order_item("usr_a", order_id) == after_first
+    assert order_item(U.a, order_id) == after_first
 
 
 def test_each_report_is_judged_on_its_own(aws, call_api):
     acc = register(call_api)
     aid, token = acc["account_id"], acc["bridge_token"]
     call_api("POST", f"{B}/heartbeat", headers=bridge(token), json=heartbeat_body(aid))
-    order_id = open_manual_trade(call_api, "usr_a", aid)
+    order_id = open_manual_trade(call_api, U.a, aid)
     bad = {"report_id": "r-bad", "account_id": aid, "status": "teleported"}
     unknown = report_body(aid, "ord_nope")
     status, _, body = call_api(

@@ -4,6 +4,7 @@ credentials are per trading account, revocable, and can reach that account's ord
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from signalos.bridge_api import accounts
@@ -11,8 +12,25 @@ from signalos.bridge_api import aws as bridge_aws
 from signalos.bridge_api.policy import QUEUE_ACTIONS, session_policy, session_seconds
 from signalos.bridge_api.tokens import hash_secret
 from signalos.common.dynamo import Table
+from signalos.common.ids import new_id
 
 B = "/api/v1/bridge"
+
+
+@pytest.fixture
+def aws(aws_module):
+    """One embedded AWS per module: each test works as its own fresh users (ids below)."""
+    return aws_module
+
+
+U = SimpleNamespace(a="", b="")
+
+
+@pytest.fixture(autouse=True)
+def fresh_users(aws_module):
+    U.a, U.b = new_id("usr"), new_id("usr")
+
+
 FEATURES = ("signal_parsing", "auto_trading", "multi_account")
 
 
@@ -110,8 +128,8 @@ def order(user_id: str, order_id: str) -> dict:
 
 @pytest.fixture
 def two_users(aws, call_api):
-    """usr_a with account A (and a second account A2), usr_b with account B, each with an open order."""
-    a, a2, b = register(call_api, "usr_a"), register(call_api, "usr_a", "second"), register(call_api, "usr_b")
+    """user A with account A (and a second account A2), user B with account B, each with an open order."""
+    a, a2, b = register(call_api, U.a), register(call_api, U.a, "second"), register(call_api, U.b)
     for acc in (a, a2, b):
         assert (
             call_api(
@@ -123,9 +141,9 @@ def two_users(aws, call_api):
             == 200
         )
     orders = {
-        "a": open_trade(call_api, "usr_a", a["account_id"]),
-        "a2": open_trade(call_api, "usr_a", a2["account_id"]),
-        "b": open_trade(call_api, "usr_b", b["account_id"]),
+        "a": open_trade(call_api, U.a, a["account_id"]),
+        "a2": open_trade(call_api, U.a, a2["account_id"]),
+        "b": open_trade(call_api, U.b, b["account_id"]),
     }
     return a, a2, b, orders
 
@@ -139,12 +157,12 @@ def test_token_of_a_cannot_heartbeat_for_b(two_users, call_api):
         json=heartbeat(b["account_id"], balance=1.0, sent="2026-11-22T11:00:00Z"),
     )
     assert status == 403 and body["error"]["code"] == "ACCOUNT_MISMATCH"
-    assert accounts.latest_heartbeat("usr_b", b["account_id"]).balance == 10_000.0
+    assert accounts.latest_heartbeat(U.b, b["account_id"]).balance == 10_000.0
 
 
 def test_token_of_a_cannot_report_for_b(two_users, call_api):
     a, _, b, orders = two_users
-    before = order("usr_b", orders["b"])
+    before = order(U.b, orders["b"])
     status, _, body = call_api(
         "POST",
         f"{B}/reports",
@@ -153,7 +171,7 @@ def test_token_of_a_cannot_report_for_b(two_users, call_api):
     )
     assert status == 200
     assert body["results"][0]["status"] == "rejected"
-    assert order("usr_b", orders["b"]) == before
+    assert order(U.b, orders["b"]) == before
     # Claiming its own account but naming B's order does not reach it either.
     status, _, body = call_api(
         "POST",
@@ -162,7 +180,7 @@ def test_token_of_a_cannot_report_for_b(two_users, call_api):
         json={"reports": [filled(a["account_id"], orders["b"], "sneaky")]},
     )
     assert body["results"][0]["status"] == "rejected"
-    assert order("usr_b", orders["b"]) == before
+    assert order(U.b, orders["b"]) == before
     # B's own bridge still applies it: the rejection left no marker behind.
     status, _, body = call_api(
         "POST",
@@ -175,7 +193,7 @@ def test_token_of_a_cannot_report_for_b(two_users, call_api):
 
 def test_token_of_one_account_cannot_touch_the_same_users_other_account(two_users, call_api):
     a, a2, _, orders = two_users
-    before = order("usr_a", orders["a2"])
+    before = order(U.a, orders["a2"])
     _, _, body = call_api(
         "POST",
         f"{B}/reports",
@@ -190,7 +208,7 @@ def test_token_of_one_account_cannot_touch_the_same_users_other_account(two_user
         json={"reports": [filled(a["account_id"], orders["a2"], "cross")]},
     )
     assert body["results"][0]["status"] == "rejected"
-    assert order("usr_a", orders["a2"]) == before
+    assert order(U.a, orders["a2"]) == before
 
 
 def test_each_session_names_only_its_own_queue(two_users, call_api, aws):
@@ -218,10 +236,8 @@ def test_each_session_names_only_its_own_queue(two_users, call_api, aws):
 
 def test_revoked_and_disabled_tokens_get_401(two_users, call_api):
     a, a2, _, _ = two_users
-    assert (
-        call_api("DELETE", f"{B}/accounts/{a['account_id']}/token", headers=user_headers("usr_a"))[0] == 200
-    )
-    assert call_api("DELETE", f"{B}/accounts/{a2['account_id']}", headers=user_headers("usr_a"))[0] == 200
+    assert call_api("DELETE", f"{B}/accounts/{a['account_id']}/token", headers=user_headers(U.a))[0] == 200
+    assert call_api("DELETE", f"{B}/accounts/{a2['account_id']}", headers=user_headers(U.a))[0] == 200
     for acc in (a, a2):
         for path, body in (
             ("session", None),

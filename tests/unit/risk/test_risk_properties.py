@@ -70,7 +70,7 @@ def _is_multiple(volume: float, step: float) -> bool:
     return math.isclose(units, round(units), abs_tol=1e-6)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_volumes_respect_every_cap_and_the_step(case):
     setup, rules, account, spec, counters = case
@@ -98,7 +98,7 @@ def test_volumes_respect_every_cap_and_the_step(case):
         assert total <= rules.fixed_lot + 1e-9
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_risked_money_stays_within_budget(case):
     setup, rules, account, spec, counters = case
