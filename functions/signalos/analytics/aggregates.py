@@ -3,19 +3,25 @@
 AnalyticsTable layout (every item under the owner's partition `pk = USER#<user_id>`):
 
     sk DAY#<dim>#<yyyy-mm-dd>    one day of one dimension: the summable fields of
-                                 `metrics.DailyAggregate` (counts and sums) + `dim`, `day`
+                                 `metrics.DailyAggregate` (counts and sums), plus the signal and
+                                 order counters of `signal_stats` for `ALL` and `P#` dims;
+                                 `dim` and `day` are stored beside them
     sk TOTAL#<dim>               the same sums over all time (lists providers/symbols cheaply)
     sk TRADE#<closed_at>#<oid>   ledger copy of the closed trade (PDF trade list, by date range)
-    sk CLOSED#<order_id>         applied marker: the trade figures that are in the sums now
+    sk MARK#ORDER#<order_id>     what was applied for this order: the trade figures now in the
+                                 sums (`trade`, `version`) and the stat events counted (`events`)
+    sk MARK#SIGNAL#<signal_id>   the signal-level stat events counted (`events`)
 
 Dimensions `<dim>`: `ALL` (the user), `P#<provider_id>`, `S#<symbol>`, `A#<account_id>`.
+Counters are kept with ADD only (commutative), so records are right whatever the order in
+which the stream delivers trades; a counter that is missing reads as 0.
 
 Folding is idempotent and self-correcting: `plan_close(previous, trade)` compares the trade
-with what the marker says was applied. Same figures -> nothing to do (a redelivered stream
-record). First time -> add its contribution. Different figures (a corrected close) -> add
-(new - old) to every affected record and move the ledger copy. The aggregator writes the plan
-and the new marker in one transaction, conditional on the marker it read, so concurrent or
-repeated deliveries can never count a trade twice.
+with what the marker says was applied. Same figures, or an older version of the item -> nothing
+to do (a redelivered stream record). First time -> add its contribution. Newer, different
+figures (a corrected close) -> add (new - old) to every affected record and move the ledger
+copy. The aggregator writes the plan and the new marker in one transaction, conditional on the
+marker it read, so concurrent or repeated deliveries can never count a trade twice.
 
 Money is turned into Decimal through `repr` before any arithmetic, so the stored sums are the
 exact decimal sums of the figures the trades carry, whatever the order of arrival.
@@ -36,7 +42,7 @@ ALL = "ALL"
 DAY_PREFIX = "DAY#"
 TOTAL_PREFIX = "TOTAL#"
 TRADE_PREFIX = "TRADE#"
-MARKER_PREFIX = "CLOSED#"
+MARKER_PREFIX = "MARK#"
 
 Counters = dict[str, Decimal]
 
@@ -88,7 +94,11 @@ def ledger_sk(trade: ClosedTrade) -> str:
 
 
 def marker_sk(order_id: str) -> str:
-    return f"{MARKER_PREFIX}{order_id}"
+    return f"{MARKER_PREFIX}ORDER#{order_id}"
+
+
+def signal_marker_sk(signal_id: str) -> str:
+    return f"{MARKER_PREFIX}SIGNAL#{signal_id}"
 
 
 def to_decimal(value: float | int) -> Decimal:
@@ -208,7 +218,9 @@ def plan_close(previous: ClosedTrade | None, trade: ClosedTrade, *, previous_ver
             target = deltas.setdefault(sk, {k: Decimal(0) for k in COUNTER_FIELDS})
             for key, value in counters.items():
                 target[key] = target[key] - value
-    deltas = {sk: c for sk, c in deltas.items() if any(v != 0 for v in c.values())}
+    # Zero counters are left out of the ADDs (a missing counter reads back as 0): smaller writes.
+    deltas = {sk: {k: v for k, v in c.items() if v != 0} for sk, c in deltas.items()}
+    deltas = {sk: c for sk, c in deltas.items() if c}
     old_ledger = ledger_sk(previous) if previous is not None else None
     new_ledger = ledger_sk(trade)
     return ClosePlan(trade, version, deltas, new_ledger, old_ledger if old_ledger != new_ledger else None)

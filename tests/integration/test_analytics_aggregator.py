@@ -1,0 +1,153 @@
+"""The stream aggregator against DynamoDB (moto): exactly-once folding under redelivery."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from signalos.analytics import aggregator
+from signalos.analytics.aggregates import ALL, fold_reference, provider_dim, trade_from_order_item, user_pk
+from signalos.analytics.data import counters_of, iter_ledger, read_days, read_totals
+from signalos.analytics.metrics import compute_metrics, metrics_from_trades
+from signalos.common.clock import iso
+from signalos.common.dynamo import Table, serialize
+
+
+# TEMPORARY until tests/conftest.py (INFRA) provides `aws`: the analytics table shaped like template.yaml.
+@pytest.fixture
+def aws(monkeypatch):
+    import boto3
+    from moto import mock_aws
+    from signalos.common import dynamo
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("ANALYTICS_TABLE", "analytics")
+    with mock_aws():
+        dynamo.reset_clients()
+        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
+        boto3.client("dynamodb").create_table(
+            TableName="analytics", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {"IndexName": f"gsi{i}", "Projection": {"ProjectionType": "ALL"},
+                 "KeySchema": [{"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
+                               {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"}]} for i in (1, 2)])
+        yield
+        dynamo.reset_clients()
+
+
+BASE = datetime(2026, 10, 5, tzinfo=UTC)
+
+
+def order_item(rng: random.Random, user: str, n: int, state: str = "closed", version: int = 7) -> dict:
+    opened = BASE + timedelta(minutes=rng.randrange(0, 60 * 24 * 30))
+    closed = opened + timedelta(minutes=rng.randrange(1, 900))
+    profit = round(rng.uniform(-250, 300), 2)
+    item = {
+        "pk": user_pk(user), "sk": f"ORDER#ord_{n}", "entity": "order", "order_id": f"ord_{n}",
+        "user_id": user, "account_id": rng.choice(["acc_1", "acc_2"]),
+        "provider_id": rng.choice(["prv_a", "prv_b"]),
+        "signal_id": f"sig_{n // 2}", "symbol": rng.choice(["XAUUSD", "EURUSD"]), "side": "buy",
+        "volume": 0.1, "filled_volume": 0.1, "state": state, "version": version,
+        "signal_time": iso(opened - timedelta(seconds=2)), "created_at": iso(opened - timedelta(seconds=1)),
+        "executed_at": iso(opened), "opened_at": iso(opened), "entry_price": 1950.0,
+    }
+    if state == "closed":
+        item.update({"closed_at": iso(closed), "closed_volume": 0.1, "close_price": 1951.0, "profit": profit,
+                     "commission": -0.7, "swap": round(rng.uniform(-2, 1), 2), "pips": 10.0,
+                     "close_reason": "tp"})
+    if state == "rejected":
+        item.update({"state_reason": "MAX_SPREAD: spread 45 points above 30", "opened_at": None})
+    return item
+
+
+def stream_record(item: dict, seq: int, event_name: str = "MODIFY") -> dict:
+    return {"eventID": f"e{seq}", "eventName": event_name, "eventSource": "aws:dynamodb",
+            "dynamodb": {"Keys": serialize({"pk": item["pk"], "sk": item["sk"]}),
+                         "NewImage": serialize(item), "SequenceNumber": str(100 + seq),
+                         "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+
+
+def test_aggregates_equal_recomputation_after_duplicates_and_corrections(aws):
+    rng = random.Random(42)
+    final: dict[str, dict] = {}
+    records: list[dict] = []
+    for n in range(10):
+        item = order_item(rng, "usr_a", n)
+        records.append(item)
+        if rng.random() < 0.25:  # a corrected close arrives later with a newer version
+            corrected = {**order_item(rng, "usr_a", n, version=9), "provider_id": item["provider_id"]}
+            records.append(corrected)
+            item = corrected
+        final[item["order_id"]] = item
+    records += [rng.choice(records) for _ in range(6)]  # redeliveries, in any order
+    records.insert(5, order_item(rng, "usr_a", 999, state="filled"))  # not closed: no trade
+    stream = [stream_record(item, i) for i, item in enumerate(records)]
+    for start in range(0, len(stream), 10):  # batches, as the event source mapping sends them
+        result = aggregator.process_batch({"Records": stream[start:start + 10]}, None)
+        assert result == {"batchItemFailures": []}
+
+    trades = [trade_from_order_item(i) for i in final.values()]
+    reference = fold_reference(trades)
+    table = Table.from_env("ANALYTICS_TABLE")
+    stored = {i["sk"]: counters_of(i) for i in table.query_all(user_pk("usr_a"))
+              if i["sk"].startswith(("DAY#", "TOTAL#")) and any(counters_of(i).values())}
+    expected = {sk: {k: float(v) for k, v in c.items()} for sk, c in reference.items()}
+    assert stored.keys() == expected.keys()
+    for sk, counters in expected.items():
+        assert stored[sk] == pytest.approx(counters), sk
+
+    metrics = compute_metrics(read_days("usr_a", ALL), 20_000)
+    assert metrics.total_trades == 10
+    assert metrics.total_pnl == pytest.approx(metrics_from_trades(trades, 20_000).total_pnl)
+    assert len(list(iter_ledger("usr_a"))) == 10
+    providers = {t["dim"]: t for t in read_totals("usr_a", "P#")}
+    assert set(providers) == {provider_dim("prv_a"), provider_dim("prv_b")}
+    assert sum(int(p["trades"]) for p in providers.values()) == 10
+
+
+def test_stats_count_each_event_once(aws):
+    rng = random.Random(3)
+    rejected = order_item(rng, "usr_b", 1, state="rejected")
+    filled = order_item(rng, "usr_b", 2, state="filled")
+    filled["signal_id"] = rejected["signal_id"] = "sig_x"
+    closed = {**filled, "state": "closed", **{k: v for k, v in order_item(rng, "usr_b", 2).items()
+                                              if k in ("closed_at", "profit", "commission", "swap")}}
+    batch = [stream_record(x, i) for i, x in enumerate([rejected, filled, filled, closed, rejected, closed])]
+    assert aggregator.process_batch({"Records": batch}, None) == {"batchItemFailures": []}
+    table = Table.from_env("ANALYTICS_TABLE")
+    total = table.get(user_pk("usr_b"), "TOTAL#ALL")
+    assert total["signals_planned"] == 1 and total["signals_traded"] == 1
+    assert total["orders_rejected"] == 1 and total["orders_filled"] == 1 and total["orders_closed"] == 1
+    assert total["reason#MAX_SPREAD"] == 1
+
+
+def test_remove_records_and_other_items_are_ignored(aws):
+    rng = random.Random(5)
+    item = order_item(rng, "usr_c", 1)
+    other = {"pk": "USER#usr_c", "sk": "SUBSCRIPTION#s1", "entity": "subscription"}
+    batch = [stream_record(item, 1, "REMOVE"), stream_record(other, 2, "INSERT")]
+    assert aggregator.process_batch({"Records": batch}, None) == {"batchItemFailures": []}
+    assert list(Table.from_env("ANALYTICS_TABLE").query_all(user_pk("usr_c"))) == []
+
+
+def test_a_failing_record_is_reported_for_retry(aws, monkeypatch):
+    rng = random.Random(6)
+    good, bad = order_item(rng, "usr_d", 1), order_item(rng, "usr_d", 2)
+
+    real = aggregator.apply_image
+
+    def flaky(image, **kwargs):
+        if image["order_id"] == "ord_2":
+            raise RuntimeError("throttled")
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(aggregator, "apply_image", flaky)
+    result = aggregator.process_batch({"Records": [stream_record(good, 1), stream_record(bad, 2)]}, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "102"}]}
+    assert len(read_days("usr_d", ALL)) == 1
