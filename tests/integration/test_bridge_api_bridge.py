@@ -143,6 +143,10 @@ def test_session_credentials_are_scoped_to_the_accounts_queue(aws, call_api):
     assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=61)
 
     (call,) = calls
+    from signalos.common import audit
+
+    events, _ = audit.list_for_user(U.a)
+    assert "bridge_session_issued" in {e["event"] for e in events}
     assert call["RoleArn"] == aws.env["BRIDGE_QUEUE_ROLE_ARN"]
     assert 900 <= call["DurationSeconds"] <= 3600
     policy = json.loads(call["Policy"])
@@ -256,6 +260,10 @@ def test_quotes_refresh_without_rewriting_unchanged_specs(aws, call_api):
     assert tbl.get(f"USER#{U.a}", f"ACCOUNT#{aid}#SPEC#XAUUSD") == first  # not rewritten
     spec = accounts.symbol_spec(U.a, aid, "XAUUSD")
     assert (spec.bid, spec.ask, spec.spread) == (1960.0, 1960.3, 30)
+    # A quiet agent's last market is not offered as current (the static facts still are).
+    later = datetime.now(UTC) + timedelta(seconds=accounts.DEFAULT_QUOTE_MAX_AGE_SECONDS + 5)
+    stale = accounts.symbol_spec(U.a, aid, "XAUUSD", now=later)
+    assert (stale.bid, stale.ask, stale.spread, stale.volume_step) == (None, None, None, 0.01)
     # A change of a static fact is written.
     call_api(
         "POST",

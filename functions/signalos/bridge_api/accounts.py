@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from signalos.common.clock import iso
+from signalos.common import settings
+from signalos.common.clock import iso, parse_iso, utc_now
 from signalos.common.dynamo import ConditionFailed, Item, Table, serialize
 from signalos.contracts.execution import Heartbeat, PositionSnapshot, SymbolSpec
 
@@ -37,6 +38,7 @@ AccountStatus = Literal["active", "disabled"]
 ENTITY_ACCOUNT = "account"
 # Fields of a spec that move with the market: kept in the heartbeat item, not the spec item.
 _VOLATILE_SPEC_FIELDS = ("bid", "ask", "spread")
+DEFAULT_QUOTE_MAX_AGE_SECONDS = 120
 
 
 class Account(BaseModel):
@@ -157,16 +159,32 @@ def heartbeat_received_at(user_id: str, account_id: str) -> str | None:
     return str(item["received_at"]) if item and item.get("received_at") else None
 
 
-def symbol_spec(user_id: str, account_id: str, symbol: str) -> SymbolSpec | None:
-    """The broker's spec of a canonical symbol as last reported, with the last bid/ask/spread."""
+def quote_max_age_seconds() -> int:
+    return settings.env_int("BRIDGE_QUOTE_MAX_AGE_SECONDS", DEFAULT_QUOTE_MAX_AGE_SECONDS)
+
+
+def symbol_spec(
+    user_id: str, account_id: str, symbol: str, *, now: datetime | None = None
+) -> SymbolSpec | None:
+    """The broker's spec of a canonical symbol as last reported.
+
+    bid/ask/spread are those of the latest heartbeat, and only while it is recent (see
+    BRIDGE_QUOTE_MAX_AGE_SECONDS): the risk engine must not judge price distance or spread from
+    the market of an agent that went quiet ten minutes ago.
+    """
     tbl = table()
     item = tbl.get(user_pk(user_id), spec_sk(account_id, symbol))
     if item is None:
         return None
     fields = {k: item[k] for k in SymbolSpec.model_fields if k in item}
-    hb = tbl.get(user_pk(user_id), heartbeat_sk(account_id))
-    quote = ((hb or {}).get("quotes") or {}).get(symbol.upper())
-    if quote:
+    hb = tbl.get(user_pk(user_id), heartbeat_sk(account_id)) or {}
+    quote = (hb.get("quotes") or {}).get(symbol.upper())
+    received = hb.get("received_at")
+    fresh = (
+        received is not None
+        and ((now or utc_now()) - parse_iso(str(received))).total_seconds() <= quote_max_age_seconds()
+    )
+    if quote and fresh:
         fields.update({k: quote.get(k) for k in _VOLATILE_SPEC_FIELDS})
     return SymbolSpec.model_validate(fields)
 

@@ -350,6 +350,11 @@ def open_session(caller: BridgeCaller) -> dict[str, Any]:
     except Exception as exc:
         logger.exception("assume role failed", extra={"account_id": account.account_id})
         raise ServiceUnavailable("Could not issue queue credentials; try again") from exc
+    audit.record(
+        "bridge_session_issued",
+        user_id=account.user_id,
+        details={"account_id": account.account_id, "expiration": credentials["expiration"]},
+    )
     return {
         "account_id": account.account_id,
         "queue_url": account.queue_url,
