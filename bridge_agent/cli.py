@@ -42,10 +42,14 @@ class CliError(Exception):
     pass
 
 
-def setup_logging(config: BridgeConfig | None, *, verbose: bool = False, console: bool = True) -> None:
+def setup_logging(
+    config: BridgeConfig | None, *, verbose: bool = False, console: bool = True, quiet_console: bool = False
+) -> None:
+    """Rotating file (when configured) + console; one-shot commands keep the console to warnings."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
+        if getattr(handler, "signalos_bridge", False):  # ours from an earlier call; leave others alone
+            root.removeHandler(handler)
     level = (
         logging.DEBUG
         if verbose
@@ -56,6 +60,9 @@ def setup_logging(config: BridgeConfig | None, *, verbose: bool = False, console
     if console:
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(fmt)
+        if quiet_console and not verbose:
+            stream.setLevel(logging.WARNING)
+        stream.signalos_bridge = True  # type: ignore[attr-defined]
         root.addHandler(stream)
     if config is not None:
         path = config.resolved_log_file()
@@ -64,6 +71,7 @@ def setup_logging(config: BridgeConfig | None, *, verbose: bool = False, console
             path, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
         rotating.setFormatter(fmt)
+        rotating.signalos_bridge = True  # type: ignore[attr-defined]
         root.addHandler(rotating)
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -361,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     config_path = args.config or default_config_path()
     try:
         if args.command == "register":
-            setup_logging(None, verbose=args.verbose)
+            setup_logging(None, verbose=args.verbose, quiet_console=True)
             return cmd_register(args, config_path)
         config = load_config(args.config)
         setup_logging(config, verbose=args.verbose, console=args.command == "run" or args.verbose)
