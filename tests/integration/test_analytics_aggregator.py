@@ -13,34 +13,6 @@ from signalos.analytics.metrics import compute_metrics, metrics_from_trades
 from signalos.common.clock import iso
 from signalos.common.dynamo import Table, serialize
 
-
-# TEMPORARY until tests/conftest.py (INFRA) provides `aws`: the analytics table shaped like template.yaml.
-@pytest.fixture
-def aws(monkeypatch):
-    import boto3
-    from moto import mock_aws
-    from signalos.common import dynamo
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("ANALYTICS_TABLE", "analytics")
-    with mock_aws():
-        dynamo.reset_clients()
-        attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-        boto3.client("dynamodb").create_table(
-            TableName="analytics", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attrs],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[
-                {"IndexName": f"gsi{i}", "Projection": {"ProjectionType": "ALL"},
-                 "KeySchema": [{"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
-                               {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"}]} for i in (1, 2)])
-        yield
-        dynamo.reset_clients()
-
-
 BASE = datetime(2026, 10, 5, tzinfo=UTC)
 
 
@@ -125,6 +97,33 @@ def test_stats_count_each_event_once(aws):
     assert total["signals_planned"] == 1 and total["signals_traded"] == 1
     assert total["orders_rejected"] == 1 and total["orders_filled"] == 1 and total["orders_closed"] == 1
     assert total["reason#MAX_SPREAD"] == 1
+
+
+def test_refused_setups_are_counted_with_their_reason(aws):
+    rejection = {
+        "pk": "USER#usr_e", "sk": "REJECTION#rej_1", "entity": "rejection", "rejection_id": "rej_1",
+        "user_id": "usr_e", "provider_id": "prv_z", "signal_id": "sig_9", "reason_code": "DAILY_LOSS_CAP",
+        "reason": "daily loss cap reached", "created_at": "2026-11-20T08:00:00.000Z",
+    }
+    batch = [stream_record(rejection, 1, "INSERT"), stream_record(rejection, 2, "INSERT")]
+    assert aggregator.process_batch({"Records": batch}, None) == {"batchItemFailures": []}
+    total = Table.from_env("ANALYTICS_TABLE").get(user_pk("usr_e"), "TOTAL#P#prv_z")
+    assert total["rejected_setups"] == 1 and total["signals_planned"] == 1
+    assert total["reason#DAILY_LOSS_CAP"] == 1
+
+
+def test_the_template_stream_trigger_feeds_the_aggregator(aws):
+    """Order items written to TradingTable reach the aggregator through the template's stream."""
+    rng = random.Random(8)
+    trading = Table.from_env("TRADING_TABLE")
+    item = order_item(rng, "usr_f", 1, state="filled")
+    trading.put(item)
+    closed = {**order_item(rng, "usr_f", 1), "version": 8}
+    trading.put(closed)
+    assert aws.drain() >= 2
+    days = read_days("usr_f", ALL)
+    assert sum(d.trades for d in days) == 1
+    assert sum(d.net_pnl for d in days) == pytest.approx(trade_from_order_item(closed).net)
 
 
 def test_remove_records_and_other_items_are_ignored(aws):

@@ -82,7 +82,7 @@ def events_for_item(new: Mapping[str, Any] | None) -> list[StatEvent]:
         return []
     if new.get("entity") == "order":
         return _order_events(new)
-    if str(new.get("sk", "")).startswith("REJECTION#"):
+    if new.get("entity") == "rejection":
         return _rejection_events(new)
     return []
 
@@ -118,18 +118,20 @@ def _order_events(item: Mapping[str, Any]) -> list[StatEvent]:
 
 
 def _rejection_events(item: Mapping[str, Any]) -> list[StatEvent]:
-    """A refused setup (TradingTable `REJECTION#<signal_id>#<revision>#<subscription>#<n>`)."""
-    sk = str(item.get("sk", ""))
-    signal_id = item.get("signal_id") or (sk.split("#")[1] if sk.count("#") >= 2 else None)
-    day = _day(item, "created_at", "rejected_at", "at")
-    if not signal_id or not day:
+    """A refused setup (TradingTable `entity = "rejection"`, see trading.fanout_plan)."""
+    rejection_id = item.get("rejection_id") or str(item.get("sk", "")).removeprefix("REJECTION#")
+    day = _day(item, "created_at")
+    if not rejection_id or not day:
         return []
     provider = item.get("provider_id")
-    reason = item.get("reason_code") or item.get("code") or item.get("reason")
+    reason = item.get("reason_code") or item.get("reason")
     counters = {"rejected_setups": 1, REASON_PREFIX + reason_code(reason, "rejected"): 1}
+    signal_id = item.get("signal_id")
+    if not signal_id:  # a manual trade refused: counted once by its own id
+        return [StatEvent("order", str(rejection_id), "refused", provider, day, counters)]
     return [
         StatEvent("signal", str(signal_id), "planned", provider, day, {"signals_planned": 1}),
-        StatEvent("signal", str(signal_id), sk, provider, day, counters),
+        StatEvent("signal", str(signal_id), f"refused#{rejection_id}", provider, day, counters),
     ]
 
 
