@@ -27,7 +27,7 @@ class Limit:
         return settings.env_int(f"BRIDGE_RATE_{self.name.upper()}", self.per_window)
 
 
-HEARTBEAT = Limit("heartbeat", 30)  # one every 2 s on average
+HEARTBEAT = Limit("heartbeat", 60)  # one a second (agents default to one per 30 s)
 REPORTS = Limit("reports", 120)  # each call carries up to 100 reports
 SESSION = Limit("session", 30)
 PAIR = Limit("pair", 10)  # per source address: guessing codes must be slow
