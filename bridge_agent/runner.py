@@ -112,7 +112,8 @@ class Runner:
         finally:
             self.stop_event.set()
             self._batch_done.set()
-            self._receiver.join(timeout=self.config.poll_wait_seconds + 10)
+            # Not waiting out a long poll in flight: the daemon thread ends when it returns.
+            self._receiver.join(timeout=2)
             try:
                 self.broker.disconnect()
             except Exception as exc:  # shutting down anyway

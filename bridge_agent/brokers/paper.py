@@ -72,9 +72,10 @@ DEFAULT_SYMBOLS: dict[str, PaperSymbol] = {
     "GBPJPY": PaperSymbol(3, 100_000, 190.0, quote_currency="JPY", base_currency="GBP"),
     "BTCUSD": PaperSymbol(2, 1, 65_000.0, base_currency="BTC"),
     "ETHUSD": PaperSymbol(2, 1, 3_500.0, base_currency="ETH"),
-    "US30": PaperSymbol(1, 1, 39_000.0, volume_min=0.1, volume_step=0.1),
-    "NAS100": PaperSymbol(1, 1, 18_000.0, volume_min=0.1, volume_step=0.1),
-    "SPX500": PaperSymbol(1, 1, 5_200.0, volume_min=0.1, volume_step=0.1),
+    "US30": PaperSymbol(2, 1, 39_000.0, volume_min=0.1, volume_step=0.1),
+    "NAS100": PaperSymbol(2, 1, 18_000.0, volume_min=0.1, volume_step=0.1),
+    "SPX500": PaperSymbol(2, 1, 5_200.0, volume_min=0.1, volume_step=0.1),
+    "GER40": PaperSymbol(2, 1, 18_500.0, quote_currency="EUR", volume_min=0.1, volume_step=0.1),
     "USOIL": PaperSymbol(2, 1000, 78.0),
 }
 
@@ -439,7 +440,7 @@ class PaperBroker:
         return round(price + slip if side == "buy" else price - slip, spec.digits)
 
     def _commission(self, volume: float) -> float:
-        return round(-self.settings.commission_per_lot * volume, 2)
+        return round(-self.settings.commission_per_lot * volume, 2) or 0.0  # never -0.0
 
     def _open_position(
         self,
