@@ -242,3 +242,10 @@ def ledger_page(user_id: str, start: date | None, end: date | None, *, limit: in
     items, next_cursor = table.query_page(user_pk(user_id), sk_between=(lo, hi), limit=limit, cursor=cursor,
                                           newest_first=True)
     return [trade_from_record(i) for i in items], next_cursor
+
+
+def read_day_items(user_id: str, dim: str, start: date | None = None, end: date | None = None, *,
+                   table: Table | None = None) -> list[Item]:
+    """The raw DAY records of a dimension (trade counters and the signal/order stat counters)."""
+    table = table or analytics_table()
+    return list(table.query_all(user_pk(user_id), sk_between=day_range(dim, start, end), limit=1000))

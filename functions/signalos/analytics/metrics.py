@@ -243,7 +243,7 @@ class PerformanceMetrics:
 
 
 def _period_days(days: Sequence[DailyAggregate], start: date | None, end: date | None) -> list[date]:
-    traded = {d.day for d in days}
+    traded = {d.day for d in days if d.trades > 0}
     if not traded and (start is None or end is None):
         return []
     first = start if start is not None else min(traded)
