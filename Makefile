@@ -1,15 +1,19 @@
 # SignalOS: `make run` brings the whole system up locally; `make test` runs every test.
-# Both set up a fresh machine of this kind on their own: Debian packages, .venv, tools.
+# Both set up a fresh machine of this kind on their own: Debian packages, .venv, the SAM CLI.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The SAM CLI gets its own venv: its pins conflict with ours.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng poppler-utils
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup system-packages run test lint bench clean
+.PHONY: setup system-packages sam-cli run test lint validate build layer-requirements bench clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(SAM_STAMP)
 
 # Debian packages the project uses: tesseract (OCR of signal images), poppler (PDF report tests).
 system-packages:
@@ -26,15 +30,41 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[workers,dev]'
 	touch $(STAMP)
 
+$(SAM_STAMP):
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
+	touch $(SAM_STAMP)
+
+sam-cli: $(SAM_STAMP)
+
+# The local stack: moto as AWS, template.yaml's resources, HTTP on 127.0.0.1:$${PORT:-3000}.
 run: setup
 	$(PY) -m infra.local
 
+# Everything: lint, unit, integration, infra (cfn-lint, sam validate, sam build), end-to-end.
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# The template alone: cfn-lint and SAM's own validation (offline).
+validate: setup
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) -m infra.sam validate
+
+# Lambda artifacts in .aws-sam/build (what `sam deploy --config-env dev` uploads).
+build: setup
+	$(PY) -m infra.sam build --cached --parallel
+
+# Regenerate the Lambda layers' requirements from pyproject.toml.
+layer-requirements: $(STAMP)
+	$(PY) -m infra.requirements
 
 bench: setup
 	$(PY) -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--check" in args:
         stale = stale_files()
         for path in stale:
-            print(f"stale: {path.relative_to(ROOT)} (run: python -m infra.requirements)", file=sys.stderr)
+            print(f"stale: {path} (run: python -m infra.requirements)", file=sys.stderr)
         return 1 if stale else 0
     write_all()
     return 0
