@@ -15,6 +15,7 @@ import getpass
 import json
 import logging
 import logging.handlers
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,6 +182,8 @@ def cmd_register(args: argparse.Namespace, config_path: Path) -> int:
 
 def cmd_run(args: argparse.Namespace, config: BridgeConfig) -> int:
     runner = build_runner(config)
+    # SIGTERM (service managers, `kill`) stops as cleanly as Ctrl+C: the loop ends between steps.
+    signal.signal(signal.SIGTERM, lambda signum, frame: runner.stop())
     try:
         runner.run()
     except KeyboardInterrupt:

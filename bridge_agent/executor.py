@@ -74,18 +74,20 @@ class Executor:
         if record is not None and record.state == "done":
             log.info("command %s already executed: answering from the journal", command.command_id)
             return self._stored(command.command_id)
-        if record is None:
-            order_id = command.order_id if isinstance(command, OpenOrder) else None
-            record = self.journal.record_received(
-                command.command_id, command.type, order_id, body or command.model_dump_json()
-            )
+        body = body or command.model_dump_json()
         if command.account_id != self.account_id:
+            self._receive(command, body)
             return self._refuse(
                 command, f"command for account {command.account_id}, this agent runs {self.account_id}"
             )
         if isinstance(command, OpenOrder):
-            return self._open(command, record)
+            return self._open(command, record, body)
+        self._receive(command, body)
         return self._manage(command)
+
+    def _receive(self, command: Command, body: str) -> None:
+        order_id = command.order_id if isinstance(command, OpenOrder) else None
+        self.journal.record_received(command.command_id, command.type, order_id, body)
 
     def reconcile(self) -> list[ExecutionReport]:
         """Settle every command whose outcome the journal does not know, from what the terminal shows.
@@ -118,9 +120,9 @@ class Executor:
     def _stored(self, command_id: str) -> list[ExecutionReport]:
         return [report for report, _status in self.journal.command_reports(command_id)]
 
-    def _open(self, command: OpenOrder, record: CommandRecord) -> list[ExecutionReport]:
+    def _open(self, command: OpenOrder, record: CommandRecord | None, body: str) -> list[ExecutionReport]:
         tag = order_tag(command.order_id)
-        if record.state in ("sending", "unknown"):
+        if record is not None and record.state in ("sending", "unknown"):
             found = self.broker.find_by_tag(tag, command.broker_symbol)
             if found is not None:
                 log.warning("%s: found on the terminal after an interrupted send: not sending again", tag)
@@ -132,8 +134,12 @@ class Executor:
         if command.is_expired(now):
             late = (now - command.expires_at).total_seconds()
             result = OpenResult(status="rejected", reason=f"expired {late:.0f}s before it could be executed")
+            self._receive(command, body)
             return self._finish_open(command, result, expired=True)
-        self.journal.mark_sending(command.command_id)  # durable before the broker is called
+        # The intent, durable (one fsync'd commit) before the broker is called.
+        with self.journal.transaction():
+            self._receive(command, body)
+            self.journal.mark_sending(command.command_id)
         result = self.broker.execute_open(command)
         return self._finish_open(command, result)
 

@@ -140,7 +140,8 @@ _ORDER_COLUMNS = [f.name for f in fields(OrderRecord)]
 
 
 class Journal:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, durable: bool = True) -> None:
+        """`durable=False` skips fsync (benchmarks use it to show what the fsyncs cost; never the agent)."""
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +151,7 @@ class Journal:
         self._depth = 0
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: every commit is fsync'd, so an intent recorded before order_send survives a power cut.
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
 
