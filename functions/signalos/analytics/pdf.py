@@ -127,13 +127,18 @@ def _month_label(ordinal: float) -> str:
     return date.fromordinal(round(ordinal)).strftime("%b %y")
 
 
+def _day_label(ordinal: float) -> str:
+    return date.fromordinal(round(ordinal)).strftime("%d %b")
+
+
 def equity_chart(metrics: PerformanceMetrics, width: float, height: float) -> Drawing:
     """End-of-day equity (line) above the drawdown from the running peak (filled, red)."""
     drawing = Drawing(width, height)
     curve = metrics.curve
-    if len(curve) < 2:
-        drawing.add(String(width / 2, height / 2, "Not enough days for a curve yet", textAnchor="middle",
-                           fontName="Helvetica", fontSize=10, fillColor=MUTED))
+    if len(curve) < 2 or not metrics.total_trades:
+        message = "No closed trades in this period" if not metrics.total_trades else "Only one day so far"
+        drawing.add(String(width / 2, height / 2, message, textAnchor="middle", fontName="Helvetica",
+                           fontSize=10, fillColor=MUTED))
         return drawing
     xs = [p.day.toordinal() for p in curve]
     main_h = height * 0.68
@@ -154,6 +159,7 @@ def equity_chart(metrics: PerformanceMetrics, width: float, height: float) -> Dr
     dd.lines[0].strokeWidth = 1.0
     _style_axes(dd, xs, money_axis=False)
     dd.yValueAxis.valueMax = 0
+    dd.yValueAxis.valueMin = -max(1.0, metrics.max_drawdown_pct * 1.1)
     dd.yValueAxis.labelTextFormat = lambda v: f"{v:.0f}%"
     drawing.add(dd)
     drawing.add(String(4, height - 10, "Equity", fontName="Helvetica-Bold", fontSize=8, fillColor=INK))
@@ -167,7 +173,7 @@ def _style_axes(plot: LinePlot, xs: list[int], *, money_axis: bool) -> None:
     plot.xValueAxis.valueMax = xs[-1]
     span = max(1, xs[-1] - xs[0])
     plot.xValueAxis.valueStep = max(1, span // 6)
-    plot.xValueAxis.labelTextFormat = _month_label
+    plot.xValueAxis.labelTextFormat = _month_label if span > 62 else _day_label
     plot.xValueAxis.labels.fontSize = 7
     plot.xValueAxis.labels.fillColor = MUTED
     plot.xValueAxis.strokeColor = RULE
@@ -184,12 +190,14 @@ def _style_axes(plot: LinePlot, xs: list[int], *, money_axis: bool) -> None:
 def monthly_chart(metrics: PerformanceMetrics, width: float, height: float) -> Drawing:
     drawing = Drawing(width, height)
     months = metrics.months[-24:]
-    if not months:
+    if not months or not metrics.total_trades:
         drawing.add(String(width / 2, height / 2, "No closed trades in this period", textAnchor="middle",
                            fontName="Helvetica", fontSize=10, fillColor=MUTED))
         return drawing
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 52, 28, width - 64, height - 40
+    # A bar per month, never wider than ~40 pt: a short period should not draw a wall.
+    chart.x, chart.y, chart.height = 52, 28, height - 40
+    chart.width = min(width - 64, max(140, 46 * len(months)))
     chart.data = [[m.pnl for m in months]]
     chart.categoryAxis.categoryNames = [datetime.strptime(m.month, "%Y-%m").strftime("%b %y") for m in months]
     chart.categoryAxis.labels.fontSize = 7
