@@ -181,6 +181,20 @@ def cmd_register(args: argparse.Namespace, config_path: Path) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: BridgeConfig) -> int:
+    from bridge_agent.single_instance import AlreadyRunning, InstanceLock
+
+    journal_path = config.resolved_journal_path()
+    try:
+        lock = InstanceLock(journal_path.with_name(journal_path.name + ".lock")).acquire()
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
+    try:
+        return _run_locked(config)
+    finally:
+        lock.release()
+
+
+def _run_locked(config: BridgeConfig) -> int:
     runner = build_runner(config)
     # SIGTERM (service managers, `kill`) stops as cleanly as Ctrl+C: the loop ends between steps.
     signal.signal(signal.SIGTERM, lambda signum, frame: runner.stop())

@@ -68,8 +68,14 @@ class Executor:
         self._clock = clock
 
     # ---- entry points -------------------------------------------------------------------------------
-    def handle(self, command: Command, body: str | None = None) -> list[ExecutionReport]:
-        """Execute `command` unless the journal shows it was; return the reports it produced."""
+    def handle(
+        self, command: Command, body: str | None = None, *, redelivered: bool = False
+    ) -> list[ExecutionReport]:
+        """Execute `command` unless the journal shows it was; return the reports it produced.
+
+        `redelivered` (the queue's receive count > 1) with no journal record means another agent or
+        a lost journal may have sent it: the terminal is searched by tag before anything is sent.
+        """
         record = self.journal.command(command.command_id)
         if record is not None and record.state == "done":
             log.info("command %s already executed: answering from the journal", command.command_id)
@@ -81,7 +87,7 @@ class Executor:
                 command, f"command for account {command.account_id}, this agent runs {self.account_id}"
             )
         if isinstance(command, OpenOrder):
-            return self._open(command, record, body)
+            return self._open(command, record, body, redelivered=redelivered)
         self._receive(command, body)
         return self._manage(command)
 
@@ -120,8 +126,16 @@ class Executor:
     def _stored(self, command_id: str) -> list[ExecutionReport]:
         return [report for report, _status in self.journal.command_reports(command_id)]
 
-    def _open(self, command: OpenOrder, record: CommandRecord | None, body: str) -> list[ExecutionReport]:
+    def _open(
+        self, command: OpenOrder, record: CommandRecord | None, body: str, *, redelivered: bool = False
+    ) -> list[ExecutionReport]:
         tag = order_tag(command.order_id)
+        if record is None and redelivered:
+            found = self.broker.find_by_tag(tag, command.broker_symbol)
+            if found is not None:
+                log.warning("%s: redelivered, unknown to this journal, already on the terminal", tag)
+                self._receive(command, body)
+                return self._finish_open(command, found_to_result(found))
         if record is not None and record.state in ("sending", "unknown"):
             found = self.broker.find_by_tag(tag, command.broker_symbol)
             if found is not None:

@@ -230,7 +230,7 @@ class Runner:
             every=self.config.visibility_seconds / 3,
         )  # type: ignore[arg-type]
         with keeper:
-            reports = self.executor.handle(command, message.body)
+            reports = self.executor.handle(command, message.body, redelivered=message.receive_count > 1)
         self.processed += 1
         self._deliver_and_delete(message, [r.report_id for r in reports])
 

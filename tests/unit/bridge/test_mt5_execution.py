@@ -331,3 +331,28 @@ def test_busy_server_is_waited_for_and_retried(executor, terminal, sleeps):
     assert report.status == "filled"
     assert len(terminal.requests) == 3
     assert len(sleeps) == 2 and sleeps[1] > sleeps[0]
+
+
+def test_redelivered_message_unknown_to_this_journal_is_looked_up_before_sending(
+    broker, terminal, tmp_path, mt5
+):
+    order = open_order()
+    first = Journal(tmp_path / "a.db")
+    Executor(broker, first, ACCOUNT_ID).handle(order)  # another agent (or a lost journal) sent it
+    other = Journal(tmp_path / "b.db")
+    (report,) = Executor(broker, other, ACCOUNT_ID).handle(order, redelivered=True)
+    assert report.status == "filled"
+    assert len(terminal.requests) == 1
+    assert len(mt5.positions_get()) == 1
+    first.close()
+    other.close()
+
+
+def test_a_second_agent_on_the_same_journal_refuses_to_start(tmp_path):
+    from bridge_agent.single_instance import AlreadyRunning, InstanceLock
+
+    first = InstanceLock(tmp_path / "journal.db.lock").acquire()
+    with pytest.raises(AlreadyRunning, match="already running"):
+        InstanceLock(tmp_path / "journal.db.lock").acquire()
+    first.release()
+    InstanceLock(tmp_path / "journal.db.lock").acquire().release()  # free again once the first ends
