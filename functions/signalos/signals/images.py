@@ -90,6 +90,8 @@ def inspect_image(data: bytes, *, pillow_optional: bool = False) -> ImageInfo:
     except ImageRejected:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
+        if sniff_format(data) is not None:  # announces an accepted format but cannot be read
+            raise ImageRejected("IMAGE_CORRUPT", "the image is damaged and cannot be read") from None
         raise ImageRejected("IMAGE_FORMAT", "the data is not a PNG, JPEG or WebP image") from None
     except (OSError, SyntaxError, ValueError):
         raise ImageRejected("IMAGE_CORRUPT", "the image is damaged and cannot be read") from None

@@ -308,6 +308,10 @@ def llm_parse(
     key = api_key()
     if not key:
         return LlmOutcome("unavailable", reason="no OpenAI key configured")
+    try:
+        import openai
+    except ImportError:  # a function deployed without the workers layer
+        return LlmOutcome("unavailable", reason="the openai SDK is not installed here")
     day = utc_now().strftime("%Y-%m-%d")
     if not data.reserve_llm_call(
         user_id,
@@ -317,8 +321,6 @@ def llm_parse(
         now_epoch=epoch_seconds(),
     ):
         return LlmOutcome("over_budget", reason="daily LLM budget used up")
-
-    import openai
 
     started = time.perf_counter()
     client = make_client(key, settings, http_client)

@@ -572,18 +572,25 @@ def finish_slow_path(
             log.exception("slow path failed for good for %s", job.signal_id)
             record = _settle_failed(record)
     if record.needs_dispatch and dispatch is not None:
-        summary = dispatch(record.to_event())
+        record, summary = dispatch_now(record, dispatch)
         if getattr(summary, "failed", 0):
             # Fan-out is idempotent per (signal, revision, subscription): the redelivered job
             # sends only what is still missing, so the record is marked only when all went out.
             raise DispatchIncomplete(f"{summary.failed} subscription(s) failed for {record.signal_id}")
-        marked = record.model_copy(update={"dispatched_revision": record.revision})
-        try:
-            data.replace_signal(record, marked)
-            record = marked
-        except data.StaleRecord:
-            pass  # edited meanwhile; its own job dispatches the new revision
     return record
+
+
+def dispatch_now(record: SignalRecord, dispatch: Callable[[Any], Any]) -> tuple[SignalRecord, Any]:
+    """Hand a parsed signal to fan-out and mark the revision dispatched when nothing failed."""
+    summary = dispatch(record.to_event())
+    if getattr(summary, "failed", 0):
+        return record, summary
+    marked = record.model_copy(update={"dispatched_revision": record.revision})
+    try:
+        data.replace_signal(record, marked)
+    except data.StaleRecord:
+        return record, summary  # edited meanwhile; the new revision is dispatched on its own
+    return marked, summary
 
 
 def _run_slow_path(record: SignalRecord, job: jobs.SlowPathJob) -> SignalRecord:
@@ -723,3 +730,53 @@ def delete_provider(user_id: str, provider_id: str) -> None:
 
 def list_providers(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Provider], str | None]:
     return data.list_providers(user_id, limit=limit, cursor=cursor)
+
+
+# --- bulk import ------------------------------------------------------------------------------------
+def import_rows(user_id: str, rows: list[Any], *, features: frozenset[str]) -> list[dict[str, Any]]:
+    """Ingest each importer row (rules only: a backfill must not spend the LLM budget) and
+    report every line: ok with the signal, or error with the reason."""
+    from signalos.common.errors import ApiError
+
+    report: list[dict[str, Any]] = []
+    known_providers: dict[str, bool] = {}
+    received_at = utc_now()
+    for row in rows:
+        if row.error:
+            report.append({"line": row.line, "status": "error", "error": row.error})
+            continue
+        if row.provider_id and row.provider_id not in known_providers:
+            known_providers[row.provider_id] = data.get_provider(user_id, row.provider_id) is not None
+        if row.provider_id and not known_providers[row.provider_id]:
+            report.append({"line": row.line, "status": "error", "error": f"no provider {row.provider_id}"})
+            continue
+        try:
+            record = ingest_text(
+                user_id=user_id,
+                provider_id=row.provider_id,
+                text=row.text,
+                source="import",
+                source_ref={"line": row.line},
+                signal_time=row.signal_time,
+                received_at=received_at,
+                features=features,
+                slow_path="off",
+                auto_dispatch=False,
+            )
+        except ApiError as exc:
+            report.append({"line": row.line, "status": "error", "error": exc.message})
+            continue
+        except Exception:
+            log.exception("import line %s failed", row.line)
+            report.append({"line": row.line, "status": "error", "error": "could not be stored; try again"})
+            continue
+        report.append(
+            {
+                "line": row.line,
+                "status": "ok",
+                "signal_id": record.signal_id,
+                "signal_status": record.status,
+                "results": len(record.parse.results) if record.parse is not None else 0,
+            }
+        )
+    return report
