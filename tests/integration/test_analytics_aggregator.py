@@ -150,3 +150,37 @@ def test_a_failing_record_is_reported_for_retry(aws, monkeypatch):
     result = aggregator.process_batch({"Records": [stream_record(good, 1), stream_record(bad, 2)]}, None)
     assert result == {"batchItemFailures": [{"itemIdentifier": "102"}]}
     assert len(read_days("usr_d", ALL)) == 1
+
+
+def test_platform_counters_reach_status_metrics_and_cloudwatch(aws, call_api, capsys):
+    """Fills and closes of today show in /api/v1/status/metrics (admin) and as EMF metrics."""
+    from signalos.auth.bootstrap import seed_admin
+    from signalos.common.clock import utc_now
+
+    now = utc_now().replace(microsecond=0)
+    filled = {
+        "pk": "USER#usr_p", "sk": "ORDER#ord_p", "entity": "order", "order_id": "ord_p", "user_id": "usr_p",
+        "provider_id": "prv_p", "signal_id": "sig_p", "symbol": "XAUUSD", "side": "buy", "state": "filled",
+        "version": 3, "signal_time": iso(now - timedelta(seconds=3)),
+        "received_at": iso(now - timedelta(seconds=2)),
+        "created_at": iso(now - timedelta(seconds=2)), "enqueued_at": iso(now - timedelta(seconds=1)),
+        "executed_at": iso(now), "opened_at": iso(now), "entry_price": 1950.0, "filled_volume": 0.1,
+    }
+    closed = {**filled, "state": "closed", "version": 4, "closed_at": iso(now), "profit": 12.5,
+              "commission": -0.5}
+    event = {"Records": [stream_record(filled, 1), stream_record(closed, 2), stream_record(closed, 3)]}
+    assert aggregator.lambda_handler(event, None) == {"batchItemFailures": []}
+    emitted = capsys.readouterr().out
+    assert '"SignalToFillLatency"' in emitted and '"OrdersClosed"' in emitted
+
+    assert seed_admin("metrics_admin", "correct horse battery")
+    _, _, tokens = call_api("POST", "/api/v1/auth/login",
+                            json={"username": "metrics_admin", "password": "correct horse battery"})
+    status, _, body = call_api("GET", "/api/v1/status/metrics",
+                               headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert status == 200, body
+    today = body["providers"]["analytics"]["today"]
+    assert today["orders_by_state"] == {"closed": 1, "filled": 1} and today["trades_closed"] == 1
+    assert today["signals_traded"] == 1
+    assert today["latency"]["signal_to_fill"] == {"count": 1, "avg_ms": 3000.0, "p50_ms_at_most": 5000,
+                                                  "p95_ms_at_most": 5000}

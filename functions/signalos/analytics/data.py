@@ -108,8 +108,8 @@ class _Markers:
 
 
 def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events: list[StatEvent],
-                markers: _Markers, table_name: str) -> tuple[list[dict[str, Any]], bool, int]:
-    """(transaction ops, trade applied?, events counted) for one image given the markers read."""
+                markers: _Markers, table_name: str) -> tuple[list[dict[str, Any]], bool, list[StatEvent]]:
+    """(transaction ops, trade applied?, events newly counted) for one image given the markers read."""
     plan: ClosePlan | None = None
     if trade is not None:
         applied = markers.order.get("trade") if markers.order else None
@@ -118,7 +118,7 @@ def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events:
         plan = plan_close(previous, trade, previous_version=previous_version, version=version)
     new_events = [e for e in events if not markers.seen(e)]
     if plan is None and not new_events:
-        return [], False, 0
+        return [], False, []
     counters: dict[str, dict[str, Decimal]] = {}
     ops: list[dict[str, Any]] = []
     if plan is not None:
@@ -149,7 +149,7 @@ def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events:
         adds = {k: v for k, v in adds.items() if v != 0}
         if adds:
             ops.append(add_operation(table_name, pk, sk, adds, {**_descriptive(sk), "updated_at": now}))
-    return ops, plan is not None, len(new_events)
+    return ops, plan is not None, new_events
 
 
 def apply_image(image: Mapping[str, Any], *, table: Table | None = None) -> ImageOutcome:
@@ -181,8 +181,12 @@ def apply_image(image: Mapping[str, Any], *, table: Table | None = None) -> Imag
             table.transact_write(ops)
         except ConditionFailed:
             continue  # a concurrent delivery changed a marker: re-read and re-plan
+        if counted:
+            from signalos.analytics import platform
+
+            platform.record(str(user_id), image, counted, table=table)
         trade_outcome = None if trade is None else ("applied" if trade_applied else "duplicate")
-        return ImageOutcome(trade_outcome, counted)
+        return ImageOutcome(trade_outcome, len(counted))
     else:
         raise RuntimeError(f"could not apply the image of {order_id or user_id}: markers kept changing")
     return ImageOutcome("duplicate" if trade is not None else None, 0)
