@@ -167,3 +167,23 @@ def read_days(days: int = 1, *, table: Table | None = None) -> list[dict[str, An
     first = today - timedelta(days=days - 1)
     bounds = (f"DAY#{first.isoformat()}", f"DAY#{today.isoformat()}#~")
     return list(table.query_all(PLATFORM_PK, sk_between=bounds))
+
+
+def signal_outcome_metric(*, parser: str | None, outcome: str, latency_ms: float | None = None) -> None:
+    """CloudWatch `SignalsParsed` (dimensions `parser`, `outcome`) and `SignalDecisionLatency` (ms).
+
+    For the signals side to call when a signal reaches its outcome (parsed / ignored / failed);
+    EMF goes to the function's log, so it needs no permission and no AWS call.
+    """
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    from signalos.common import settings
+
+    namespace = settings.env("POWERTOOLS_METRICS_NAMESPACE", "SignalOS") or "SignalOS"
+    with single_metric(name="SignalsParsed", unit=MetricUnit.Count, value=1, namespace=namespace) as metric:
+        metric.add_dimension(name="parser", value=parser or "none")
+        metric.add_dimension(name="outcome", value=outcome)
+    if latency_ms is not None:
+        with single_metric(name="SignalDecisionLatency", unit=MetricUnit.Milliseconds, value=latency_ms,
+                           namespace=namespace) as metric:
+            metric.add_dimension(name="parser", value=parser or "none")

@@ -37,3 +37,16 @@ def test_percentiles_from_buckets():
     assert out["latency"]["signal_to_fill"] == {"count": 100, "avg_ms": 600.0, "p50_ms_at_most": 500,
                                                  "p95_ms_at_most": 2000}
     assert out["trades_closed"] == 3 and out["orders_by_state"] == {"closed": 3}
+
+
+def test_signal_outcome_metric_is_emf_with_parser_and_outcome(capsys):
+    import json
+
+    from signalos.analytics.platform import signal_outcome_metric
+
+    signal_outcome_metric(parser="rules", outcome="parsed", latency_ms=0.8)
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    parsed = next(b for b in blobs if "SignalsParsed" in b)
+    assert parsed["parser"] == "rules" and parsed["outcome"] == "parsed" and parsed["SignalsParsed"] == [1.0]
+    assert parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SignalOS"
+    assert next(b for b in blobs if "SignalDecisionLatency" in b)["SignalDecisionLatency"] == [0.8]
