@@ -13,16 +13,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "signals"))
-import standin_parser as sp
+import signal_texts as sp
 from fake_openai import FakeOpenAI
 
 S = "/api/v1/signals"
 _USERS: dict[int, dict] = {}
-
-
-@pytest.fixture(autouse=True)
-def _parser(monkeypatch):
-    sp.install(monkeypatch)
 
 
 def _register(call_api, **license_changes):
@@ -110,34 +105,19 @@ def test_parse_sync_validation_errors_name_the_field(call_api, people):
     assert status == 422
 
 
-def test_unsure_parse_without_llm_key_keeps_the_rules_result_with_a_warning(call_api, people, monkeypatch):
+def test_unreadable_signal_without_llm_key_fails_with_a_reason(call_api, people, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     status, _, body = parse_sync(call_api, people["a"], sp.UNSURE)
-    assert status == 200 and body["status"] == "parsed"
-    assert body["signal"]["parser"] == "rules"
+    # no instrument the parser knows, no LLM to ask: a signal we could not read, said loudly
+    assert status == 200 and body["status"] == "failed" and body["success"] is False
+    assert body["signal"]["reason"].startswith("looks like a signal but could not be read")
     assert any("LLM fallback not configured" in w for w in body["signal"]["warnings"])
 
 
 def test_unsure_parse_sync_asks_the_llm_inline(call_api, people, monkeypatch):
     from signalos.signals import llm
 
-    fake = FakeOpenAI().reply_results(
-        [
-            {
-                "kind": "open",
-                "symbol": "XAUUSD",
-                "side": "sell",
-                "order_type": "market",
-                "entry": 1950,
-                "entry_zone": None,
-                "stop_loss": 1958,
-                "take_profits": [1942],
-                "sl_pips": None,
-                "tp_pips": [],
-                "confidence": 0.8,
-            }
-        ]
-    )
+    fake = FakeOpenAI().reply_results([sp.UNSURE_AS_LLM_READS_IT])
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(llm, "http_client_override", fake.client())
     status, _, body = parse_sync(call_api, people["a"], sp.UNSURE)
@@ -149,7 +129,7 @@ def test_unsure_parse_sync_asks_the_llm_inline(call_api, people, monkeypatch):
         1958.0,
         [1942.0],
     )
-    assert body["signal"]["rules_confidence"] == pytest.approx(0.35)
+    assert body["signal"]["rules_confidence"] == pytest.approx(0.5)
 
 
 def test_llm_needs_the_licence_feature(call_api, people, monkeypatch):
@@ -166,23 +146,7 @@ def test_llm_needs_the_licence_feature(call_api, people, monkeypatch):
 def test_async_parse_queues_unsure_text_and_the_worker_finishes_it(aws_module, call_api, people, monkeypatch):
     from signalos.signals import llm
 
-    fake = FakeOpenAI().reply_results(
-        [
-            {
-                "kind": "open",
-                "symbol": "XAUUSD",
-                "side": "sell",
-                "order_type": "market",
-                "entry": 1950,
-                "entry_zone": None,
-                "stop_loss": 1958,
-                "take_profits": [1942],
-                "sl_pips": None,
-                "tp_pips": [],
-                "confidence": 0.8,
-            }
-        ]
-    )
+    fake = FakeOpenAI().reply_results([sp.UNSURE_AS_LLM_READS_IT])
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(llm, "http_client_override", fake.client())
     status, _, body = call_api("POST", f"{S}/parse", headers=people["a"]["h"], json={"text": sp.UNSURE})

@@ -14,7 +14,6 @@ API responses (tests/fixtures/openai/).
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
@@ -199,48 +198,11 @@ def canonicalize_symbols(result: ParseResult) -> list[str]:
 
 
 def parser_sanity_errors(result: ParseResult) -> list[str]:
-    """The rules parser's own checks, run on the LLM's result (sides, TP order, plausibility).
+    """The rules parser's own checks (sides, TP order, plausibility, zone width, pips), run on
+    the LLM's result exactly as on the parser's."""
+    from signalos.signals.parser import validate_results
 
-    Uses `signalos.signals.parser.validate_results` when the parser exports it; until then the
-    contract's checks below (the same rules, written from shared/signal-format.md)."""
-    try:
-        from signalos.signals.parser import validate_results
-    except ImportError:
-        return basic_sanity_errors(result)
-    return list(validate_results(result))
-
-
-def basic_sanity_errors(result: ParseResult) -> list[str]:
-    """SL and TPs on the right sides of the entry, TPs ordered away from it, plausible prices."""
-    from signalos.instruments import lookup_instrument
-
-    errors: list[str] = []
-    for i, item in enumerate(result.results):
-        inst = lookup_instrument(item.symbol) if item.symbol else None
-        if isinstance(item, SignalUpdate):
-            if item.price is not None and inst is not None and not inst.is_plausible(item.price):
-                errors.append(f"results[{i}]: {item.price:g} is not a plausible {inst.symbol} price")
-            continue
-        prices = [item.entry, item.stop_loss, *item.take_profits, *(item.entry_zone or ())]
-        if inst is not None:
-            errors += [
-                f"results[{i}]: {p:g} is not a plausible {inst.symbol} price"
-                for p in prices
-                if p is not None and not inst.is_plausible(p)
-            ]
-        low, high = item.entry_zone if item.entry_zone else (item.entry, item.entry)
-        mid = item.reference_price()
-        buy = item.side == "buy"
-        sl, tps = item.stop_loss, item.take_profits
-        if sl is not None and low is not None and high is not None and (sl >= low if buy else sl <= high):
-            errors.append(f"results[{i}]: stop loss {sl:g} is on the wrong side of the entry")
-        if mid is not None and any((tp <= mid) if buy else (tp >= mid) for tp in tps):
-            errors.append(f"results[{i}]: a take profit is on the wrong side of the entry")
-        if sl is not None and tps and (sl >= min(tps) if buy else sl <= max(tps)):
-            errors.append(f"results[{i}]: stop loss and take profits are on the same side")
-        if any((b < a) if buy else (b > a) for a, b in itertools.pairwise(tps)):
-            errors.append(f"results[{i}]: take profits are not ordered away from the entry")
-    return errors
+    return validate_results(result)
 
 
 def validate_answer(text: str, content: str | None) -> tuple[ParseResult | None, str | None]:

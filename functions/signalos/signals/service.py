@@ -49,6 +49,15 @@ class SignalNotFound(NotFound):
         super().__init__("No such signal", code="SIGNAL_NOT_FOUND")
 
 
+def _ms(dt: datetime) -> datetime:
+    """Millisecond precision: what the stored ISO text keeps, so a record reads back equal."""
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+def _now() -> datetime:
+    return _ms(utc_now())
+
+
 # --- parsing ---------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Decision:
@@ -91,7 +100,14 @@ def _final_from(
     reason_if_empty: str,
 ) -> Decision:
     parsed = result.model_copy(update={"parser": parser})
-    status = "parsed" if parsed.results else "ignored"
+    status, reason = "parsed", None
+    if not parsed.results:
+        status, reason = "ignored", reason_if_empty
+        if parsed.confidence < config.confidence_threshold():
+            # It looked like a signal and nothing could read it: a missed trade, not chatter.
+            status = "failed"
+            detail = "; ".join(parsed.warnings)
+            reason = "looks like a signal but could not be read" + (f" ({detail})" if detail else "")
     return Decision(
         status=status,
         parse=parsed,
@@ -99,7 +115,7 @@ def _final_from(
         parse_ms=parse_ms,
         rules_confidence=rules_confidence,
         warnings=list(dict.fromkeys(warnings)),
-        reason=None if parsed.results else reason_if_empty,
+        reason=reason,
     )
 
 
@@ -292,8 +308,8 @@ def ingest_text(
     (default: Telegram signals yes, others no; the fast path's caller dispatches itself).
     """
     text = _check_text(text or "")
-    received_at = received_at or utc_now()
-    signal_time = min(signal_time or received_at, received_at)
+    received_at = _ms(received_at or _now())
+    signal_time = _ms(min(signal_time or received_at, received_at))
     if edit_of_signal_id:
         edited = _edit(
             user_id=user_id,
@@ -324,7 +340,7 @@ def ingest_text(
         warnings=warnings,
         auto_dispatch=(source == "telegram") if auto_dispatch is None else auto_dispatch,
     )
-    record = _apply(base, decision, now=utc_now())
+    record = _apply(base, decision, now=_now())
     data.put_new_signal(record)
     if record.status == "queued":
         record = _enqueue_or_settle(record, llm_allowed=llm_allowed)
@@ -349,7 +365,7 @@ def _enqueue_or_settle(record: SignalRecord, *, llm_allowed: bool) -> SignalReco
         log.exception("slow path unavailable for %s", record.signal_id)
     if kind == "ocr":
         settled = record.model_copy(
-            update={"status": "failed", "reason": "image could not be queued for OCR", "parsed_at": utc_now()}
+            update={"status": "failed", "reason": "image could not be queued for OCR", "parsed_at": _now()}
         )
     else:
         parse = record.parse or ParseResult()
@@ -358,7 +374,7 @@ def _enqueue_or_settle(record: SignalRecord, *, llm_allowed: bool) -> SignalReco
                 "status": "parsed" if parse.results else "ignored",
                 "reason": None if parse.results else "no actionable content",
                 "warnings": [*record.warnings, "slow path unavailable: rules result kept"],
-                "parsed_at": utc_now(),
+                "parsed_at": _now(),
             }
         )
     data.replace_signal(record, settled)
@@ -405,7 +421,7 @@ def _edit(
                 "ocr_text": None,
             }
         )
-        after = _apply(base, decision, now=utc_now())
+        after = _apply(base, decision, now=_now())
         try:
             data.replace_signal(before, after)
         except data.StaleRecord:
@@ -439,8 +455,8 @@ def ingest_image(
     from signalos.signals import images, storage
 
     caption = _check_text(caption or "")
-    received_at = received_at or utc_now()
-    signal_time = min(signal_time or received_at, received_at)
+    received_at = _ms(received_at or _now())
+    signal_time = _ms(min(signal_time or received_at, received_at))
     _provider_or_404(user_id, provider_id)
     signal_id = new_id("sig")
     record = SignalRecord(
@@ -462,7 +478,7 @@ def ingest_image(
             info = images.inspect_image(image_bytes, pillow_optional=True)
         except images.ImageRejected as exc:
             failed = record.model_copy(
-                update={"status": "failed", "reason": f"bad image: {exc.message}", "parsed_at": utc_now()}
+                update={"status": "failed", "reason": f"bad image: {exc.message}", "parsed_at": _now()}
             )
             data.put_new_signal(failed)
             return failed
@@ -571,7 +587,9 @@ def finish_slow_path(
                 raise
             log.exception("slow path failed for good for %s", job.signal_id)
             record = _settle_failed(record)
-    if record.needs_dispatch and dispatch is not None:
+    # Only this job's revision is its to dispatch: a newer one (an edit) has its own job, or was
+    # parsed on the fast path and dispatched by its caller.
+    if record.needs_dispatch and dispatch is not None and record.revision == job.revision:
         record, summary = dispatch_now(record, dispatch)
         if getattr(summary, "failed", 0):
             # Fan-out is idempotent per (signal, revision, subscription): the redelivered job
@@ -614,7 +632,7 @@ def _run_slow_path(record: SignalRecord, job: jobs.SlowPathJob) -> SignalRecord:
                 reason_if_empty="no actionable content",
             )
     decision.warnings = [*warnings, *decision.warnings]
-    after = _apply(record, decision, now=utc_now())
+    after = _apply(record, decision, now=_now())
     if ocr_text is not None:
         after = after.model_copy(update={"ocr_text": ocr_text[: config.MAX_TEXT_CHARS]})
     data.replace_signal(record, after)
@@ -631,7 +649,7 @@ def _settle_failed(record: SignalRecord) -> SignalRecord:
         }
     else:
         update = {"status": "failed", "reason": "slow path failed repeatedly"}
-    settled = record.model_copy(update={**update, "parsed_at": utc_now()})
+    settled = record.model_copy(update={**update, "parsed_at": _now()})
     data.replace_signal(record, settled)
     return settled
 
@@ -683,7 +701,7 @@ def create_provider(
     clean_rules = validate_rules(rules)
     if data.count_providers(user_id) >= MAX_PROVIDERS_PER_USER:
         raise BadRequest(f"At most {MAX_PROVIDERS_PER_USER} providers per user", code="TOO_MANY_PROVIDERS")
-    now = utc_now()
+    now = _now()
     provider = Provider(
         provider_id=new_id("prv"),
         user_id=user_id,
@@ -715,7 +733,7 @@ def update_provider(
         changed = {k for k, v in update.items() if getattr(current, k) != v}
         if not changed:
             return current
-        new = current.model_copy(update={**update, "updated_at": utc_now(), "version": current.version + 1})
+        new = current.model_copy(update={**update, "updated_at": _now(), "version": current.version + 1})
         try:
             return data.update_provider(new, expected_version=current.version, changed=changed)
         except data.ConditionFailed:
@@ -740,7 +758,7 @@ def import_rows(user_id: str, rows: list[Any], *, features: frozenset[str]) -> l
 
     report: list[dict[str, Any]] = []
     known_providers: dict[str, bool] = {}
-    received_at = utc_now()
+    received_at = _now()
     for row in rows:
         if row.error:
             report.append({"line": row.line, "status": "error", "error": row.error})

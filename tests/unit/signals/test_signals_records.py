@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from signalos.contracts.parse_result import OpenSetup, ParseResult, SignalUpdate
 from signalos.signals import stats
-from signalos.signals.llm import basic_sanity_errors
 from signalos.signals.records import Provider, SignalRecord
 
 T0 = datetime(2026, 11, 22, 10, 30, 0, 123000, tzinfo=UTC)
@@ -147,25 +146,3 @@ def test_summary_sums_days_into_shares_and_histogram():
     hist = {h["le_ms"]: h["count"] for h in out["latency"]["histogram"]}
     assert hist[5] == 3 and hist[2000] == 1 and hist[None] == 0
     assert [d["date"] for d in out["days"]] == ["2026-11-21", "2026-11-22"]
-
-
-# --- sanity checks applied to LLM answers ---------------------------------------------------------
-@pytest.mark.parametrize(
-    ("setup", "ok"),
-    [
-        (dict(side="buy", entry=1950.0, stop_loss=1940.0, take_profits=[1955.0, 1960.0]), True),
-        (
-            dict(side="sell", entry_zone=(1948.0, 1950.0), stop_loss=1955.0, take_profits=[1945.0, 1940.0]),
-            True,
-        ),
-        (dict(side="buy", entry=1950.0, stop_loss=1960.0, take_profits=[1955.0]), False),  # SL above a buy
-        (dict(side="sell", entry=1950.0, stop_loss=1960.0, take_profits=[1955.0]), False),  # TP above a sell
-        (dict(side="buy", entry=1950.0, stop_loss=1940.0, take_profits=[1960.0, 1955.0]), False),  # order
-        (dict(side="buy", entry_zone=(1948.0, 1950.0), stop_loss=1949.0, take_profits=[1960.0]), False),
-        (dict(side="buy", stop_loss=1960.0, take_profits=[1955.0]), False),  # market: SL beyond the TP
-        (dict(side="buy", entry=19500.0, stop_loss=1940.0, take_profits=[1960.0]), False),  # implausible
-    ],
-)
-def test_basic_sanity_checks(setup, ok):
-    result = ParseResult(results=[OpenSetup(symbol="XAUUSD", **setup)])
-    assert (basic_sanity_errors(result) == []) is ok
