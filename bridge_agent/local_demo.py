@@ -57,6 +57,9 @@ class DemoAgent:
     def stop(self, timeout: float = 10.0) -> None:
         self.runner.stop()
         self.thread.join(timeout)
+        if self.thread.is_alive():  # still finishing a call: leave its journal open (daemon thread)
+            log.warning("the demo agent did not stop within %.0fs", timeout)
+            return
         self.runner.journal.close()
         if self._owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -8,10 +8,14 @@
 2. Resident memory of an idle agent: `signalos-bridge run` (paper broker) as a subprocess,
    long-polling a real SQS FIFO queue (moto server) with credentials from a bridge API server,
    heartbeating; RSS sampled from /proc while it idles.
+3. Local end-to-end latency, Telegram webhook POST -> paper fill, p50/p95 over 200 posts: the
+   local stack as a subprocess, a paper agent, one provider linked to a channel, one subscription.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import os
 import signal
 import socket
@@ -19,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -196,9 +202,7 @@ def test_idle_agent_resident_memory(tmp_path):
             assert proc.poll() is None, "the agent exited while idle"
             samples.append(_rss_kib(proc.pid))
             time.sleep(0.25)
-        print(
-            f"\nidle agent (paper, long-polling moto SQS, heartbeat every 2 s) over {IDLE_SECONDS:.0f}s:"
-        )
+        print(f"\nidle agent (paper, long-polling moto SQS, heartbeat every 2 s) over {IDLE_SECONDS:.0f}s:")
         print(
             f"  RSS median {statistics.median(samples) / 1024:6.1f} MiB   max {max(samples) / 1024:6.1f} MiB"
             f"   ({len(api.heartbeats)} heartbeats, {api.sessions} session(s))"
@@ -212,3 +216,129 @@ def test_idle_agent_resident_memory(tmp_path):
         if api is not None:
             api.stop()
         moto.stop()
+
+
+# ---- 3. local end-to-end latency: Telegram webhook -> paper fill ------------------------------------------
+# The local stack (python -m infra.local) as the e2e suite starts it; reports/heartbeats are rate-limited
+# per account in the API, raised here (the limit's documented load-test override) for 200 posts in a row.
+os.environ.setdefault("BRIDGE_RATE_REPORTS", "100000")
+os.environ.setdefault("BRIDGE_RATE_HEARTBEAT", "100000")
+_e2e_conftest = Path(__file__).resolve().parents[1] / "e2e" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("bridge_bench_e2e_conftest", _e2e_conftest)
+assert _spec is not None and _spec.loader is not None
+_e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_e2e)
+local_stack = _e2e.local_stack  # the session fixture, reused as is
+
+POSTS = int(os.environ.get("BRIDGE_BENCH_POSTS", "200"))
+
+
+def _iso_epoch(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_local_webhook_to_paper_fill_latency(local_stack):
+    import requests
+
+    from bridge_agent.local_demo import start_demo_agent
+
+    base = str(local_stack)
+    username, password = f"bench_{uuid.uuid4().hex[:8]}", "correct horse battery staple"
+    requests.post(
+        f"{base}/api/v1/auth/register", json={"username": username, "password": password}, timeout=30
+    )
+    token = requests.post(
+        f"{base}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
+    ).json()["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    agent = start_demo_agent(
+        base,
+        username=username,
+        password=password,
+        prices={"XAUUSD": 1950.10},
+        heartbeat_seconds=5,
+        poll_wait_seconds=20,
+    )
+    try:
+        provider_id = requests.post(
+            f"{base}/api/v1/signals/providers", json={"name": "Bench"}, headers=h, timeout=30
+        ).json()["provider_id"]
+        chat = {"id": -1002000000000 - uuid.uuid4().int % 10**8, "title": "Bench", "type": "channel"}
+        secret = {"X-Telegram-Bot-Api-Secret-Token": local_stack.webhook_secret}
+        updates = itertools.count(990_000_000)
+        messages = itertools.count(1)
+
+        def post(text: str) -> float:
+            update = {
+                "update_id": next(updates),
+                "channel_post": {
+                    "message_id": next(messages),
+                    "chat": chat,
+                    "date": int(time.time()),
+                    "text": text,
+                },
+            }
+            sent = time.time()
+            r = requests.post(f"{base}/api/v1/telegram/webhook", json=update, headers=secret, timeout=30)
+            assert r.status_code == 200, r.text
+            return sent
+
+        code = requests.post(
+            f"{base}/api/v1/telegram/link-codes", json={"provider_id": provider_id}, headers=h, timeout=30
+        ).json()["command"]
+        post(code)
+        r = requests.post(
+            f"{base}/api/v1/subscriptions",
+            headers=h,
+            timeout=30,
+            json={
+                "provider_id": provider_id,
+                "account_id": agent.account_id,
+                "rules": {"sizing_mode": "fixed_lot", "fixed_lot": 0.01, "max_daily_trades": 10_000},
+            },
+        )
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 30
+        while (
+            requests.get(
+                f"{base}/api/v1/trades/account",
+                params={"account_id": agent.account_id},
+                headers=h,
+                timeout=30,
+            )
+            .json()
+            .get("heartbeat")
+            is not True
+        ):
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.1)
+
+        latencies: list[float] = []
+        seen: set[str] = set()
+        for i in range(POSTS):
+            sent = post(f"XAUUSD BUY NOW SL 1940 TP {1960 + (i % 50) * 0.1:.1f}")
+            deadline = time.monotonic() + 30
+            while True:
+                items = requests.get(
+                    f"{base}/api/v1/trades/history",
+                    params={"account_id": agent.account_id},
+                    headers=h,
+                    timeout=30,
+                ).json()["items"]
+                new = [o for o in items if o["order_id"] not in seen and o["state"] == "filled"]
+                if new:
+                    break
+                assert time.monotonic() < deadline, f"post {i} was not filled: {items[:2]}"
+                time.sleep(0.02)
+            (order,) = new
+            seen.add(order["order_id"])
+            # executed_at is the agent's fill time (same host, same clock as `sent`).
+            latencies.append((_iso_epoch(order["executed_at"]) - sent) * 1000)
+        print(f"\nlocal end-to-end, webhook POST -> paper fill (sequential posts, n={len(latencies)}):")
+        print(
+            f"  p50 {statistics.median(latencies):7.1f} ms   p95 {_percentile(latencies, 95):7.1f} ms"
+            f"   max {max(latencies):7.1f} ms"
+        )
+        assert len(agent.broker.positions()) == POSTS
+    finally:
+        agent.stop()
