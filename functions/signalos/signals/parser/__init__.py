@@ -13,8 +13,9 @@ Confidence (0..1) says how sure the parser is that a result is exactly what the 
   type, SL and TPs, all sane. Deductions: no SL -0.10 ("SL open" -0.05), no TP -0.05, neither
   an entry price nor an explicit order type -0.05, instrument taken from the neighbouring line
   -0.05 or from the provider's default -0.10, direction only as "bullish/bearish" -0.15, each
-  number near the setup that fits no field -0.05 (max -0.15), a decimal comma guessed -0.10,
-  a limit/stop order without a price -0.20. A bare "Sell EURUSD" is therefore 0.80.
+  number near the setup that fits no field -0.05 (max -0.15), a decimal comma guessed or a
+  signed TP without "pips" ignored -0.10, a limit/stop order without a price -0.20.
+  A bare "Sell EURUSD" is therefore 0.80, "Buy Gold Now" 0.85.
 - update: 0.90 for an explicit instruction ("move SL to 2050", "close half"), 0.75 for an
   inferred one ("I'm out", "make it risk free", "secure some profit"), 0.70 for a bare level
   sent on its own ("SL 4308"), read as a change to the previous signal.
@@ -24,28 +25,37 @@ Confidence (0..1) says how sure the parser is that a result is exactly what the 
   so they are never traded blindly.
 - the ParseResult's confidence is the lowest of its items; with no results it is 1.0 for plain
   chatter, 0.9 when trading words were present but clearly not an order (negated, hedged,
-  conditional, a results post), and 0.5 when something looked like a setup but no instrument
-  could be found (worth a second opinion).
+  conditional, a results post, an advert), and 0.5 when a direction and levels were found but
+  no instrument (worth a second opinion).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from typing import Any
+
+from pydantic import BaseModel
 
 from signalos.contracts.parse_result import OpenSetup, ParseResult, SignalUpdate
 from signalos.instruments import name_index
 from signalos.signals.parser.lexer import (
     END,
+    FLAGS,
     NL,
     NUM,
     PIPS,
     PUNCT,
+    SENT,
     SIDE,
     SL,
     SYM,
     TP,
+    VAL,
+    K,
+    Lexed,
     lex,
+    sentence_bounds,
 )
 from signalos.signals.parser.management import Instruction, find_instructions
 from signalos.signals.parser.normalize import normalize
@@ -62,15 +72,62 @@ _NOT_A_SIGNAL = re.compile(
 )
 _ADVERT = re.compile(
     r"\b(?:join|subscribe|subscription|membership|promo|discount|sign up|signup|dm me|inbox me|contact us|"
-    r"whatsapp|per month|lifetime|package|giveaway|referral)\b|\$\s?\d"
+    r"whatsapp|per month|lifetime|package|giveaway|referral)\b|\$ ?\d"
 )
 _BARE_LEVEL_KINDS = frozenset((SL, TP, NUM, SYM, PUNCT, NL, END, PIPS))
 
 
+# --- building contract models without re-validating what the parser just checked ------------
+_set = object.__setattr__
+
+
+def _constructor(cls: type[BaseModel]) -> Any:
+    """A constructor for `cls` from a complete dict of field values, skipping validation (the
+    parser builds only values it has checked). It is what `model_construct` does minus the
+    per-field bookkeeping; if this pydantic version stores models differently, the self-check
+    below falls back to `model_construct`."""
+
+    new = cls.__new__
+
+    def make(values: dict[str, Any]) -> Any:
+        obj = new(cls)
+        _set(obj, "__dict__", values)
+        # every field is given, so the set never changes: one per model, not one per object
+        _set(obj, "__pydantic_fields_set__", all_fields)
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+    all_fields = set(cls.model_fields)
+
+    return make
+
+
+def _checked(cls: type[BaseModel], sample: dict[str, Any]) -> Any:
+    fast = _constructor(cls)
+    try:
+        made, reference = fast(dict(sample)), cls.model_validate(sample)
+        same = made == reference and repr(made) == repr(reference)
+        if same and made.model_dump() == reference.model_dump():
+            return fast
+    except Exception:  # pragma: no cover - only with an incompatible pydantic
+        pass
+    return lambda values: cls.model_construct(**values)  # pragma: no cover
+
+
+_make_open = _checked(OpenSetup, {
+    "kind": "open", "symbol": "XAUUSD", "side": "buy", "order_type": "market", "entry": 2050.0,
+    "entry_zone": None, "stop_loss": 2045.0, "take_profits": [2060.0], "sl_pips": None, "tp_pips": [],
+    "confidence": 1.0, "warnings": []})
+_make_update = _checked(SignalUpdate, {
+    "kind": "update", "action": "move_sl", "price": 2050.0, "fraction": None, "symbol": None,
+    "confidence": 0.9, "warnings": []})
+_make_result = _checked(ParseResult, {"results": [], "parser": "rules", "confidence": 1.0, "warnings": []})
+
+
 def _empty(confidence: float, warnings: list[str] | None = None) -> ParseResult:
-    return ParseResult.model_construct(
-        results=[], parser="rules", confidence=confidence, warnings=warnings or []
-    )
+    return _make_result({"results": [], "parser": "rules", "confidence": confidence,
+                         "warnings": warnings or []})
 
 
 def _is_symbol(name: str) -> bool:
@@ -78,10 +135,10 @@ def _is_symbol(name: str) -> bool:
     index = name_index()
     if "".join(ch for ch in name.upper() if ch.isalnum()) in index:
         return True
-    first = name.replace("/", " ").split(" ", 1)[0]
-    return first.upper() in index
+    return name.replace("/", " ").split(" ", 1)[0].upper() in index
 
 
+# --- the parser ---------------------------------------------------------------------------------
 def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     """Parse one post into opens and updates (contract v1). Never raises on odd input."""
     if not isinstance(text, str) or not text.strip():
@@ -92,73 +149,81 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     s = normalize(text)
     if not s:
         return _empty(1.0)
-    toks = lex(s, rules)
-    instructions = find_instructions(s, _is_symbol)
-    starts = [t.start for t in toks]
-    blocked: set[int] = set()
-    for ins in instructions:
-        k = bisect_left(starts, ins.start)
-        if k < len(toks):
-            blocked.add(toks[k].sent)
-    scan = find_heads(toks, rules, blocked)
+    lexed = lex(s, rules)
+    toks = lexed.toks
+    instructions = find_instructions(s, lexed.words, _is_symbol)
+    blocked: set[int] = {ins.sentence for ins in instructions}
+    scan = find_heads(lexed, rules, blocked)
 
     drafts: list[Draft] = []
-    rejected = list(scan.rejected)
+    rejected = scan.rejected
     if scan.heads:
-        seg_starts = segment_starts(toks, scan.heads)
-        not_a_signal = _NOT_A_SIGNAL.search(s) is not None
-        advert = _ADVERT.search(s) is not None
-        for n, head in enumerate(scan.heads):
-            lo = seg_starts[n]
-            hi = seg_starts[n + 1] if n + 1 < len(seg_starts) else len(toks)
-            seg_end = toks[hi].start if hi < len(toks) else len(s)
-            draft, results_post = read_segment(toks, lo, hi, head, seg_end)
-            if results_post:
-                rejected.append("results post")
-                continue
-            has_levels = (draft.entry, draft.zone, draft.stop_loss, draft.sl_pips) != (None,) * 4 or bool(
-                draft.take_profits or draft.tp_pips
-            )
-            if not_a_signal or (advert and not has_levels):
-                rejected.append("advert or education")
-                continue
-            has_stop = draft.stop_loss is not None or draft.sl_pips is not None
-            if head.weak and not (has_stop and (draft.take_profits or draft.tp_pips)):
-                rejected.append("commentary")  # "bearish momentum": an order needs its levels
-                continue
-            drafts.append(draft)
+        drafts = _read_setups(s, lexed, scan.heads, rejected)
 
     # Management said inside a setup ("... TP3 2475, move SL to BE after TP1") is part of its plan.
-    instructions = [i for i in instructions if not any(d.start < i.start < d.seg_end for d in drafts)]
-    update_symbol = next((t.value for t in toks if t.kind == SYM), None)
-    items: list[tuple[int, OpenSetup | SignalUpdate]] = []
+    if drafts and instructions:
+        instructions = [i for i in instructions
+                        if not any(d.first_sent < i.sentence <= d.last_sent for d in drafts)]
+    update_symbol = next((t[VAL] for t in toks if t[K] == SYM), None) if instructions or not drafts else None
+    keyed: list[tuple[tuple[int, int, int], OpenSetup | SignalUpdate]] = []
     for d in drafts:
-        items.append((d.start, _open_item(d, rules)))
+        keyed.append(((d.first_sent, 0, d.head.side_idx), _open_item(d, rules)))
     for ins in instructions:
-        items.append((ins.start, _update_item(ins, update_symbol)))
-    if not items and not scan.heads and scan.unbound == 0:
-        items = _bare_levels(toks, update_symbol)
-    items.sort(key=lambda pair: pair[0])
-    results = [item for _, item in items]
-
-    if not results:
-        if scan.unbound and any(t.kind in (SL, TP) for t in toks) and any(t.kind == NUM for t in toks):
+        keyed.append(((ins.sentence, 1, ins.start), _update_item(ins, update_symbol)))
+    if not keyed and not scan.heads and not scan.unbound:
+        keyed = _bare_levels(lexed, s, update_symbol)
+    if not keyed:
+        if scan.unbound and any(t[K] in (SL, TP) for t in toks) and any(t[K] == NUM for t in toks):
             return _empty(0.5, ["a direction and levels but no instrument"])
-        if rejected or any(t.kind == SIDE for t in toks):
+        if rejected or any(t[K] == SIDE for t in toks):
             return _empty(0.9, sorted(set(rejected)))
         return _empty(1.0)
-    result = ParseResult.model_construct(results=results, parser="rules", confidence=1.0, warnings=[])
-    validate_results(result, annotate=True)
-    result.confidence = min(item.confidence for item in results)
-    result.warnings = [w for item in results for w in item.warnings]
-    return result
+    if len(keyed) > 1:
+        keyed.sort(key=lambda pair: pair[0])
+    results = [item for _, item in keyed]
+    validate_results(results, annotate=True)
+    return _make_result({
+        "results": results,
+        "parser": "rules",
+        "confidence": min(item.confidence for item in results),
+        "warnings": [w for item in results for w in item.warnings],
+    })
+
+
+def _read_setups(s: str, lexed: Lexed, heads: list, rejected: list[str]) -> list[Draft]:
+    toks = lexed.toks
+    starts = segment_starts(lexed, heads)
+    not_a_signal = _NOT_A_SIGNAL.search(s) is not None
+    advert = None
+    drafts = []
+    for n, head in enumerate(heads):
+        hi = starts[n + 1] if n + 1 < len(starts) else len(toks)
+        draft, results_post = read_segment(lexed, starts[n], hi, head)
+        if results_post:
+            rejected.append("results post")
+            continue
+        if not draft.has_levels:
+            if advert is None:
+                advert = _ADVERT.search(s) is not None
+            if advert:
+                rejected.append("advert")
+                continue
+        if not_a_signal:
+            rejected.append("education, not a signal")
+            continue
+        if head.weak and not ((draft.stop_loss is not None or draft.sl_pips is not None)
+                              and (draft.take_profits or draft.tp_pips)):
+            rejected.append("commentary")  # "bearish momentum": an order needs its levels
+            continue
+        drafts.append(draft)
+    return drafts
 
 
 def _open_item(d: Draft, rules: ProviderRules | None) -> OpenSetup:
     head = d.head
-    warnings = list(d.warnings)
+    warnings = d.warnings
     c = 1.0 - d.penalty
-    sl_pips, tp_pips = d.sl_pips, list(d.tp_pips)
+    sl_pips, tp_pips = d.sl_pips, d.tp_pips
     if rules is not None:
         if d.stop_loss is None and sl_pips is None and not d.sl_open and rules.default_sl_pips is not None:
             sl_pips = rules.default_sl_pips
@@ -188,49 +253,54 @@ def _open_item(d: Draft, rules: ProviderRules | None) -> OpenSetup:
         c -= 0.15
     if d.stray_numbers:
         c -= min(0.15, 0.05 * d.stray_numbers)
-    return OpenSetup.model_construct(
-        kind="open",
-        symbol=head.symbol,
-        side=head.side,
-        order_type=order_type,
-        entry=d.entry,
-        entry_zone=d.zone,
-        stop_loss=d.stop_loss,
-        take_profits=d.take_profits,
-        sl_pips=sl_pips,
-        tp_pips=tp_pips,
-        confidence=round(max(0.05, min(1.0, c)), 4),
-        warnings=warnings,
-    )
+    return _make_open({
+        "kind": "open",
+        "symbol": head.symbol,
+        "side": head.side,
+        "order_type": order_type,
+        "entry": d.entry,
+        "entry_zone": d.zone,
+        "stop_loss": d.stop_loss,
+        "take_profits": d.take_profits,
+        "sl_pips": sl_pips,
+        "tp_pips": tp_pips,
+        "confidence": round(max(0.05, min(1.0, c)), 4),
+        "warnings": warnings,
+    })
 
 
-def _update_item(ins: Instruction, symbol: str | None) -> SignalUpdate:
-    return SignalUpdate.model_construct(
-        kind="update",
-        action=ins.action,
-        price=ins.price,
-        fraction=ins.fraction,
-        symbol=symbol,
-        confidence=0.9 if ins.tier == 0 else 0.75,
-        warnings=[],
-    )
+def _update_item(ins: Instruction, symbol: str | None, confidence: float | None = None) -> SignalUpdate:
+    return _make_update({
+        "kind": "update",
+        "action": ins.action,
+        "price": ins.price,
+        "fraction": ins.fraction,
+        "symbol": symbol,
+        "confidence": confidence if confidence is not None else (0.9 if ins.tier == 0 else 0.75),
+        "warnings": [],
+    })
 
 
-def _bare_levels(toks: list, symbol: str | None) -> list[tuple[int, OpenSetup | SignalUpdate]]:
+def _bare_levels(lexed: Lexed, s: str, symbol: str | None) -> list:
     """A post that is nothing but "SL 4308" (or "TP 4290") changes the previous signal."""
-    if not toks or any(t.kind not in _BARE_LEVEL_KINDS for t in toks):
+    toks = lexed.toks
+    if not toks or any(t[K] not in _BARE_LEVEL_KINDS for t in toks):
         return []
-    out: list[tuple[int, OpenSetup | SignalUpdate]] = []
+    out: list = []
     field = None
-    for t in toks:
-        if t.kind in (SL, TP):
-            field = t.kind
-        elif t.kind == NUM and field is not None and not (t.flags & 0b1111):
+    bounds = None
+    for n, t in enumerate(toks):
+        if t[K] in (SL, TP):
+            field = t[K]
+        elif t[K] == NUM and field is not None and not t[FLAGS]:
             action = "move_sl" if field == SL else "modify_tp"
-            if action == "move_sl" and any(a.action == "move_sl" for _, a in out):  # type: ignore[union-attr]
+            if action == "move_sl" and any(item.action == "move_sl" for _, item in out):
                 continue
-            out.append((t.start, SignalUpdate.model_construct(
-                kind="update", action=action, price=float(t.value), fraction=None, symbol=symbol,
-                confidence=0.7, warnings=[])))
+            if bounds is None:
+                bounds = sentence_bounds(s)
+            ins = Instruction(action, n, n, t[SENT], price=t[VAL])
+            out.append(((t[SENT], 1, n), _update_item(ins, symbol, 0.7)))
     return out
 
+
+_ = bisect_left  # re-exported helpers stay importable for callers that time the stages

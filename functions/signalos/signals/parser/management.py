@@ -1,11 +1,13 @@
 """Management instructions: breakeven, move SL, modify TP, partial close, close all, cancel.
 
-Patterns run on the normalised text (where "stop loss" is already "sl", "take profit" "tp",
-"break even" "breakeven", "risk free" "riskfree"). Each pattern is an instruction shape
-(a verb and its object), never a bare keyword, so "SL was hit at 4720", "trades that hit SL"
-or "closes above 4700" are not instructions. A match in a sentence that is conditional on
-the market ("if 15M closes above 4700, we will close") or negated ("don't move your SL")
-is dropped; "if you have lower entries, keep them risk free" addresses the reader and stays.
+Each pattern is an instruction shape (a verb and its object), never a bare keyword, so "SL was
+hit at 4720", "trades that hit SL" or "closes above 4700" are not instructions. A match in a
+sentence that is conditional on the market ("if 15M closes above 4700, we will close") or
+negated ("don't move your SL") is dropped; "if you have lower entries, keep them risk free"
+addresses the reader and stays.
+
+Patterns only run when one of their trigger words is in the post (the lexer collects the
+words), so a plain setup costs a few set lookups here, not sixteen regex scans.
 """
 
 from __future__ import annotations
@@ -14,69 +16,106 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from signalos.signals.parser.lexer import _number_parts
+from signalos.signals.parser.lexer import number_parts, sentence_bounds
 
 _NUM = r"(\d+(?:[.,]\d+)*)"
-_SLK = r"(?:sl|stop|stops|stoploss)"
-_TPK = r"(?:(?:tp|target|tgt)\d{1,2}|(?:tp|tps|targets?|tgt)(?:\s*\d{1,2}(?![\d.,]))?)"
+_SLK = r"(?:sl|s/l|stop(?:[ -]?loss(?:es)?)?|stops|stoploss)"
+_TPK = (r"(?:(?:tp|target|tgt)\d{1,2}|(?:tps?|t/p|take[ -]?profits?|targets?|tgt)"
+        r"(?: *\d{1,2}(?![\d.,]))?)")
+_BE = r"(?:be|b/e|break[ -]?even|breakeven|entry|entries|cost|open(?:ing)? price)"
+_RISK_FREE = r"(?:risk[ -]?free|riskfree|zero risk|no risk)"
 _GAP = r"[^.!?;\n]{0,30}?"  # up to a few words in the same sentence
 _GAP_NO_DIGIT = r"[^.!?;\n\d]{0,25}?"
-_FROM_TO = r"(?:\d+(?:[.,]\d+)*\s+to\s+)?"  # "move SL from 2040 to 2050": the price after "to"
+_FROM_TO = r"(?:\d+(?:[.,]\d+)* +to +)?"  # "move SL from 2040 to 2050": the price after "to"
 
-_MOVE_VERBS = (r"(?:move|moving|moved|adjust|adjusting|adjusted|update|updating|updated|change|changing|"
-               r"changed|set|setting|shift|shifting|trail|trailing|tighten|tightening|raise|raising|lower|"
-               r"lowering|bring|bringing|put|putting|make|making|modify|modifying|place|drag|push|pull)")
-_TP_VERBS = (r"(?:move|moving|moved|adjust|adjusting|update|updating|change|changing|set|shift|extend|"
-             r"extending|raise|lower|modify|push|new|updated|revised|replace)")
-_PARTIAL_VERBS = (r"(?:close|closing|take|taking|secure|securing|book|booking|bank|banking|lock|locking|cut|"
-                  r"cutting|scale|scaling|reduce|reducing|exit|exiting|trim|trimming|collect|collecting)")
-_FRACTION = (r"(half|partials?|partially|quarter|third|two\s+thirds|three\s+quarters|\d{1,3}\s*%|[1-3]/[234]|"
-             r"first(?:\s+(?:entries|entry|positions?|lots?|layers?|trades?|orders?))?|"
-             r"some\s+(?:profits?|gains?|lots?|positions?|off)|part\s+of|portion)")
+_MOVE = ("move", "moving", "moved", "adjust", "adjusting", "adjusted", "update", "updating", "updated",
+         "change", "changing", "changed", "set", "setting", "shift", "shifting", "trail", "trailing",
+         "tighten", "tightening", "raise", "raising", "lower", "lowering", "bring", "bringing", "put",
+         "putting", "make", "making", "modify", "modifying", "place", "drag", "push", "pull")
+_TP_MOVE = ("move", "moving", "moved", "adjust", "adjusting", "update", "updating", "change", "changing",
+            "set", "shift", "extend", "extending", "raise", "lower", "modify", "push", "new", "updated",
+            "revised", "replace")
+_BE_MOVE = ("move", "moving", "moved", "set", "setting", "put", "putting", "place", "shift", "adjust",
+            "bring", "take", "go", "going", "trail")
+_RF_VERBS = ("make", "making", "keep", "keeping", "set", "setting", "go", "going", "turn", "is", "are",
+             "now", "trade", "trades", "position", "positions")
+_PARTIAL = ("close", "closing", "take", "taking", "secure", "securing", "book", "booking", "bank",
+            "banking", "lock", "locking", "cut", "cutting", "scale", "scaling", "reduce", "reducing", "exit",
+            "exiting", "trim", "trimming", "collect", "collecting")
+_CLOSE = ("close", "closing", "exit", "exiting")
+_SL_WORDS = ("sl", "s", "stop", "stops", "stoploss")
+_TP_WORDS = ("tp", "tps", "t", "take", "target", "targets", "tgt",
+             *(f"tp{i}" for i in range(1, 11)), *(f"target{i}" for i in range(1, 11)))
+_FRACTION = (r"(half|partials?|partially|quarter|third|two thirds|three quarters|\d{1,3} *%|[1-3]/[234]|"
+             r"first(?: (?:entries|entry|positions?|lots?|layers?|trades?|orders?))?|"
+             r"some (?:profits?|gains?|lots?|positions?|off)|part of|portion)")
 
-_PATTERNS: tuple[tuple[str, str, int], ...] = (
-    # (action, regex, confidence tier: 0 explicit, 1 inferred)
-    ("breakeven", rf"\b{_SLK}\s*(?:to|at|@|on|=|:|-|>)\s*(?:be|breakeven|entry|entries|cost|open)\b", 0),
-    ("breakeven", r"\b(?:move|moving|moved|set|setting|put|putting|place|shift|adjust|bring|take|go|going|"
-                  r"trail)\b(?:\s+[a-z']+){0,3}?\s+(?:(?:to|at|on)\s+be|breakeven)\b", 0),
-    ("breakeven", r"\b(?:make|making|keep|keeping|set|setting|go|going|turn|is|are|now|trades?|positions?)\b"
-                  r"(?:\s+[a-z']+){0,3}?\s+riskfree\b", 1),
-    ("breakeven", r"(?m)^[^\w\n]*(?:breakeven|be|sl\s+(?:to\s+)?be)(?:\s+(?:now|all|everyone|guys|please))*"
-                  r"[^\w\n]*$", 0),
-    ("move_sl", rf"\b{_MOVE_VERBS}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0),
-    ("move_sl", rf"\b(?:new|updated|revised)\s+{_SLK}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0),
-    ("move_sl", rf"\b{_SLK}\s+(?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)\b"
-                rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0),
-    ("modify_tp", rf"\b{_TP_VERBS}\b{_GAP}\b{_TPK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0),
-    ("modify_tp", rf"\b(?:tp|target)\d{{0,2}}\s+(?:moved|changed|updated|extended|adjusted|now)\b"
-                  rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0),
-    ("close_partial", rf"\b{_PARTIAL_VERBS}\b(?:\s+(?:out|in|off))?(?:\s+(?:your|my|our|the|of|a|an|one))*"
-                      rf"\s+{_FRACTION}", 0),
-    ("close_partial", r"(?:^|[\s(])(\d{1,3}\s*%|half|a\s+quarter|a\s+third)\s+"
-                      r"(?:of\s+(?:the\s+|your\s+|my\s+)?(?:position|trade|lots?|size)\s+)?(?:off|out)\b", 0),
-    ("close_partial", r"\bpartial\s+(?:close|closing|exit|tp|profits?)\b", 0),
-    ("close_all", r"\b(?:close|closing|exit|exiting)\s+(?:(?:all|everything|every|the\s+rest|rest|remaining|"
-                  r"all\s+remaining|the\s+remaining|it|them|now|manually|market)\b|(?:(?:all|both)\s+)?"
-                  r"(?:(?:my|your|our|the|this|these|those|all)\s+)*(?:trades?|positions?|orders?)\b)", 0),
-    ("close_all", r"\b(?:i'?m|i\s+am|we'?re|we\s+are|everybody|everyone|all|get|getting)\s+out\b", 1),
-    ("close_all", r"\b(?:close|closing|exit|exiting)\s+#?(?P<sym>[a-z][a-z0-9]*(?:[/ ][a-z0-9]+)?)", 0),
+
+def _alt(words: tuple[str, ...]) -> str:
+    return "(?:" + "|".join(words) + ")"
+
+
+# (action, regex, confidence tier 0 explicit / 1 inferred, trigger words: all groups must meet the post)
+_PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
+    ("breakeven", rf"\b{_SLK} *(?:to|at|@|on|=|:|-|>) *{_BE}\b", 0,
+     (_SL_WORDS, ("be", "b", "break", "breakeven", "entry", "entries", "cost", "open", "opening"))),
+    ("breakeven", rf"\b{_alt(_BE_MOVE)}\b(?: [a-z']+){{0,3}}? "
+                  rf"(?:(?:to|at|on) be|break[ -]?even|breakeven|b/e)\b",
+     0, (_BE_MOVE, ("be", "b", "break", "breakeven"))),
+    ("breakeven", rf"\b{_alt(_RF_VERBS)}\b(?: [a-z']+){{0,3}}? {_RISK_FREE}\b", 1,
+     (_RF_VERBS, ("risk", "riskfree", "zero", "no"))),
+    ("breakeven", r"(?m)^[^\w\n]*(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be)"
+                  r"(?: (?:now|all|everyone|guys|please))*[^\w\n]*$", 0,
+     (("be", "b", "break", "breakeven"),)),
+    ("move_sl", rf"\b{_alt(_MOVE)}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0, (_MOVE, _SL_WORDS)),
+    ("move_sl", rf"\b(?:new|updated|revised) {_SLK}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
+     (("new", "updated", "revised"), _SL_WORDS)),
+    ("move_sl", rf"\b{_SLK} (?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)\b"
+                rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
+     (_SL_WORDS, ("moved", "now", "updated", "changed", "adjusted", "raised", "lowered", "trailed",
+                  "tightened"))),
+    ("modify_tp", rf"\b{_alt(_TP_MOVE)}\b{_GAP}\b{_TPK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0,
+     (_TP_MOVE, _TP_WORDS)),
+    ("modify_tp", rf"\b(?:tp|target)\d{{0,2}} (?:moved|changed|updated|extended|adjusted|now)\b"
+                  rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
+     (_TP_WORDS, ("moved", "changed", "updated", "extended", "adjusted", "now"))),
+    ("close_partial", rf"\b{_alt(_PARTIAL)}\b(?: (?:out|in|off))?(?: (?:your|my|our|the|of|a|an|one))* "
+                      rf"{_FRACTION}", 0, (_PARTIAL,)),
+    ("close_partial", r"(?:^|[ (])(\d{1,3} *%|half|a quarter|a third) (?:of (?:the |your |my )?"
+                      r"(?:position|trade|lots?|size) )?(?:off|out)\b", 0, (("off", "out"),)),
+    ("close_partial", r"\bpartial (?:close|closing|exit|tp|take profit|profits?)\b", 0, (("partial",),)),
+    ("close_all", r"\b(?:close|closing|exit|exiting) (?:(?:all|everything|every|the rest|rest|remaining|"
+                  r"all remaining|the remaining|it|them|now|manually|market)\b|(?:(?:all|both) )?"
+                  r"(?:(?:my|your|our|the|this|these|those|all) )*(?:trades?|positions?|orders?)\b)", 0,
+     (_CLOSE,)),
+    ("close_all", r"\btake (?:the |your |all |some )?profits? now\b", 0, (("take",), ("now",))),
+    ("close_all", r"\b(?:i'?m|i am|we'?re|we are|everybody|everyone|all|get|getting) out\b", 1, (("out",),)),
+    ("close_all", r"\b(?:close|closing|exit|exiting) #?(?P<sym>[a-z][a-z0-9]*(?:[/ ][a-z0-9]+)?)", 0,
+     (_CLOSE,)),
     ("cancel_pending", r"\b(?:cancel|cancelled|canceled|cancelling|delete|deleted|remove|removed|withdraw|"
-                       r"void)\b(?!\s+(?:sl|tp|stop|target))", 0),
+                       r"void)\b(?! (?:sl|tp|stop|target|the sl|the tp|your sl))|\bno longer valid\b"
+                       r"|\bnot valid any ?more\b", 0,
+     (("cancel", "cancelled", "canceled", "cancelling", "delete", "deleted", "remove", "removed", "withdraw",
+       "void", "longer", "anymore", "any"),)),
 )
-# The text is normalised (single spaces), and an instruction never spans lines: "\s" is a space.
-_COMPILED = tuple((action, re.compile(src.replace(r"\s", " ")), tier) for action, src, tier in _PATTERNS)
-# Cheap gate: no management word, no need to run the patterns.
-_ANY = re.compile(r"\b(?:sl|stop|stops|tp|target|be|breakeven|riskfree|clos|exit|out|cancel|delet|remov|"
-                  r"withdraw|void|half|partial|quarter|third|first|some|%|bank|book|secur|lock|cut|scal|"
-                  r"reduc|trim|extend|new|move|adjust|updat|chang)", re.I)
-_BOUNDARY = re.compile(r"[.!?;](?!\d)|\n")
-_CONDITIONAL = re.compile(r"\b(?:if|when|whenever|once|unless|until)\b(?!\s+(?:you|u|anyone|someone|those|"
+_COMPILED = tuple(
+    (action, re.compile(src), tier, tuple(frozenset(group) for group in triggers))
+    for action, src, tier, triggers in _PATTERNS
+)
+# First trigger group word -> the patterns it can start (the second group, if any, is checked after).
+_BY_TRIGGER: dict[str, list[int]] = {}
+for _number, (*_, _triggers) in enumerate(_COMPILED):
+    assert len(_triggers) <= 2
+    for _word in _triggers[0]:
+        _BY_TRIGGER.setdefault(_word, []).append(_number)
+_TRIGGERS = frozenset(_BY_TRIGGER)
+_CONDITIONAL = re.compile(r"\b(?:if|when|whenever|once|unless|until)\b(?! (?:you|u|anyone|someone|those|"
                           r"everyone|everybody|ya)\b)")
-_NEGATED = re.compile(r"\b(?:not|never|no need to|nothing|avoid)\s+(?:\w+\s+){0,1}$")
+_NEGATED = re.compile(r"\b(?:not|never|don'?t|no need to|nothing|avoid)(?: \w+)? ?$")
 _HEDGED = re.compile(r"\b(?:might|may|could|consider|considering|thinking|maybe|possibly|perhaps|planning)\b")
 _FRACTIONS = {"half": 0.5, "quarter": 0.25, "third": 1 / 3, "two thirds": 2 / 3, "three quarters": 0.75,
               "1/2": 0.5, "1/3": 1 / 3, "1/4": 0.25, "2/3": 2 / 3, "3/4": 0.75, "2/4": 0.5}
-_PERCENT = re.compile(r"(\d{1,3})\s*%")
+_PERCENT = re.compile(r"(\d{1,3}) *%")
 
 
 @dataclass(slots=True)
@@ -90,11 +129,6 @@ class Instruction:
     tier: int = 0
 
 
-def _value(raw: str) -> float | None:
-    parts = _number_parts(raw)
-    return parts[0][0] if parts else None
-
-
 def _fraction(word: str, sentence_text: str) -> float | None:
     word = " ".join(word.split())
     if word.endswith("%"):
@@ -102,26 +136,34 @@ def _fraction(word: str, sentence_text: str) -> float | None:
         return pct / 100 if 0 < pct < 100 else None
     if word in _FRACTIONS:
         return _FRACTIONS[word]
-    m = _PERCENT.search(sentence_text)  # "bank some (30%)": the percentage stated nearby
+    m = _PERCENT.search(sentence_text)  # "take partials (30%)": the percentage stated nearby
     if m is not None and 0 < int(m.group(1)) < 100:
         return int(m.group(1)) / 100
     return None
 
 
-def find_instructions(s: str, is_symbol) -> list[Instruction]:
-    """Management instructions in normalised text `s`, in order, one per (action, price) per
-    sentence. `is_symbol(name)` says whether a word after "close" names an instrument."""
-    if not _ANY.search(s):
+def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
+    """Management instructions in normalised text `s` (whose words are `words`), in order, one
+    per action and sentence. `is_symbol(name)` says whether the words after "close" name an
+    instrument ("close EURUSD")."""
+    present = words & _TRIGGERS
+    if not present:
         return []
+    candidates: set[int] = set()
+    for word in present:
+        candidates.update(_BY_TRIGGER[word])
     found: list[Instruction] = []
     bounds: list[int] | None = None
-    for action, regex, tier in _COMPILED:
+    for number in sorted(candidates):
+        action, regex, tier, triggers = _COMPILED[number]
+        if len(triggers) > 1 and triggers[1].isdisjoint(words):
+            continue
         for m in regex.finditer(s):
-            if bounds is None:
-                bounds = [b.end() for b in _BOUNDARY.finditer(s)]
-            start = m.start()
             if action == "close_all" and m.lastgroup == "sym" and not is_symbol(m.group("sym")):
                 continue
+            if bounds is None:
+                bounds = sentence_bounds(s)
+            start = m.start()
             sent = bisect_right(bounds, start)
             sent_start = bounds[sent - 1] if sent else 0
             before = s[sent_start:start]
@@ -129,9 +171,10 @@ def find_instructions(s: str, is_symbol) -> list[Instruction]:
                 continue
             ins = Instruction(action, start, m.end(), sent, tier=tier)
             if action in ("move_sl", "modify_tp"):
-                ins.price = _value(m.group(m.lastindex or 1))
-                if ins.price is None:
+                parts = number_parts(m.group(m.lastindex or 1))
+                if not parts:
                     continue
+                ins.price = parts[0][0]
             elif action == "close_partial":
                 sent_end = bounds[sent] if sent < len(bounds) else len(s)
                 said = m.group(1) if m.lastindex else m.group()
@@ -139,25 +182,21 @@ def find_instructions(s: str, is_symbol) -> list[Instruction]:
                 if ins.fraction is None and "some" in said:
                     ins.tier = 1
             found.append(ins)
-    if not found:
+    if len(found) < 2:
         return found
-    found.sort(key=lambda x: (x.start, x.action))
+    found.sort(key=lambda x: x.start)
     # A breakeven covers the SL move it overlaps ("move SL to BE at 4030"); a partial close covers
-    # the close-all it overlaps ("close half now"); one instruction per action and sentence.
+    # the close-all it overlaps ("close half now"); one instruction per action and sentence; the
+    # same instruction twice in one post ("CLOSE XAUUSD / Take profit now") is one.
     kept: list[Instruction] = []
     for ins in found:
-        if any(_covers(k, ins) for k in kept) or any(_covers(o, ins) for o in found if o is not ins):
+        if any(_covers(o, ins) for o in found if o is not ins):
             continue
-        if any(k.action == ins.action and k.sentence == ins.sentence for k in kept):
+        if any(k.action == ins.action and (k.sentence == ins.sentence or (k.price, k.fraction) == (
+                ins.price, ins.fraction)) for k in kept):
             continue
         kept.append(ins)
-    # The same instruction twice in one post ("CLOSE XAUUSD / Take profit now") is one.
-    out: list[Instruction] = []
-    for ins in kept:
-        if any(o.action == ins.action and o.price == ins.price and o.fraction == ins.fraction for o in out):
-            continue
-        out.append(ins)
-    return out
+    return kept
 
 
 def _covers(a: Instruction, b: Instruction) -> bool:

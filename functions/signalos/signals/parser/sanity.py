@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from signalos.contracts.parse_result import OpenSetup, ParseResult, SignalUpdate
-from signalos.instruments import lookup_instrument
+from signalos.instruments import Instrument, lookup_instrument, name_index
 
 CAP_UNKNOWN_INSTRUMENT = 0.4
 CAP_IMPLAUSIBLE = 0.3
@@ -32,13 +32,18 @@ _ZONE_WIDTH = {"crypto": 0.15}
 _DEFAULT_ZONE_WIDTH = 0.05
 
 
+def _instrument(symbol: str) -> Instrument | None:
+    inst = name_index().get(symbol)  # canonical symbols (what parsers return) hit directly
+    return inst if inst is not None and inst.symbol == symbol else lookup_instrument(symbol)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.10g}"
 
 
 def open_problems(item: OpenSetup) -> list[tuple[str, float]]:
     problems: list[tuple[str, float]] = []
-    inst = lookup_instrument(item.symbol)
+    inst = _instrument(item.symbol)
     if inst is None:
         problems.append((f"unknown instrument {item.symbol}", CAP_UNKNOWN_INSTRUMENT))
     buy = item.side == "buy"
@@ -46,8 +51,10 @@ def open_problems(item: OpenSetup) -> list[tuple[str, float]]:
     prices = [p for p in (item.entry, item.stop_loss, *(zone or ()), *item.take_profits) if p is not None]
     if inst is not None:
         lo, hi = inst.price_range
-        for p in dict.fromkeys(prices):
-            if not inst.is_plausible(p):
+        reported: set[float] = set()
+        for p in prices:
+            if not lo <= p <= hi and p not in reported:
+                reported.add(p)
                 problems.append(
                     (f"price {_fmt(p)} is implausible for {inst.symbol} (expected {_fmt(lo)}..{_fmt(hi)})",
                      CAP_IMPLAUSIBLE))
@@ -88,7 +95,7 @@ def open_problems(item: OpenSetup) -> list[tuple[str, float]]:
 def update_problems(item: SignalUpdate) -> list[tuple[str, float]]:
     problems: list[tuple[str, float]] = []
     if item.symbol is not None:
-        inst = lookup_instrument(item.symbol)
+        inst = _instrument(item.symbol)
         if inst is None:
             problems.append((f"unknown instrument {item.symbol}", CAP_UNKNOWN_INSTRUMENT))
         elif item.price is not None and not inst.is_plausible(item.price):

@@ -2,7 +2,7 @@
 read each head's segment of the post field by field.
 
 A head is rejected, and says why, when the direction is negated ("do not buy"), hedged or
-conditional in its sentence ("possible buy", "if price closes above ..., buy"), refers to an
+conditional in its clause ("possible buy", "if price closes above ..., buy"), refers to an
 existing trade ("our buy entry"), is part of a management sentence ("close EURUSD sell"), or
 when its segment reads as a results post ("TP1 hit", "+120").
 
@@ -18,14 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from signalos.instruments import Instrument, lookup_instrument
+from signalos.instruments import name_index
 from signalos.signals.parser.lexer import (
     END,
     ENTRY,
+    EXACT,
+    EXTRA,
+    FLAGS,
     HEDGE,
     LIMIT,
+    LINE,
     LONGSHORT,
     MARKET,
+    MINUS,
     NEG,
     NL,
     NUM,
@@ -36,17 +41,21 @@ from signalos.signals.parser.lexer import (
     POSS,
     PUNCT,
     RESULT,
+    SENT,
     SIDE,
     SIGNED,
-    SKIP,
     SL,
     SOFT,
     STOPORD,
     SYM,
+    TEXT,
     TP,
+    VAL,
     WEAK,
     WORD,
-    Tok,
+    K,
+    Lexed,
+    Token,
 )
 
 if TYPE_CHECKING:
@@ -62,17 +71,19 @@ _PRE_FILLER = frozenset((
     "intraday", "vip", "premium", "free", "alert", "call", "fast", "quick", "guys", "team", "add", "layer",
     "is", "are", "we", "i", "i'm", "im", "am", "placing", "opening", "taking", "entering", "going", "go",
     "new", "fresh", "this", "our", "the", "my", "level", "levels", "price", "value", "or", "and", "also",
-    "with", "small", "lot", "lots", "risk", "mode", "limit", "stop", "currently", "current", "spot",
+    "with", "small", "lot", "lots", "mode", "limit", "stop", "currently", "current", "spot", "execution",
+    "wait is over", "symbol", "instrument", "asset", "side", "sign", "trading", "buy", "sell",
 ))
 _SL_FILLER = frozenset(("at", "to", "is", "above", "below", "level", "price", "around", "near", "of", "the",
-                        "be", "on", "or", "-", "strict", "hard", "fixed", "final", "only", "distance"))
+                        "be", "on", "or", "strict", "hard", "fixed", "final", "only", "distance", "sl"))
 _TP_FILLER = frozenset((
     "then", "and", "or", "levels", "level", "at", "to", "first", "second", "third", "fourth", "fifth",
-    "final", "next", "extended", "is", "are", "the", "price", "zone", "area", "around", "near", "of", "-",
-    "1st", "2nd", "3rd", "4th", "5th", "6th",
+    "final", "next", "extended", "is", "are", "the", "price", "zone", "area", "around", "near", "of",
+    "1st", "2nd", "3rd", "4th", "5th", "6th", "tp",
 ))
 _ENTRY_FILLER = frozenset(("at", "or", "and", "price", "zone", "area", "around", "near", "between", "from",
-                           "range", "band", "region", "level", "is", "the", "of", "now", "market", "better"))
+                           "range", "band", "region", "level", "is", "the", "of", "now", "market", "better",
+                           "entry"))
 _RANGE = frozenset(("-", "/", "~", "to", "and"))
 # A direction followed by these is a noun phrase, not an order ("buy signals daily", "sell orders above").
 _NOT_ORDER_AFTER = frozenset((
@@ -82,15 +93,17 @@ _NOT_ORDER_AFTER = frozenset((
 ))
 _AUDIENCE = frozenset(("you", "u", "anyone", "someone", "those", "everyone", "everybody", "ya"))
 _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
+_NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
+_LEVEL_KINDS = frozenset((NUM, SL, TP, ENTRY))
 
 
 @dataclass(slots=True)
 class Head:
     side_idx: int
     side: str
-    symbol: str | None
+    symbol: str
     sym_idx: int | None
-    binding: str  # "line", "near", "default", "none"
+    binding: str  # "line", "near", "default"
     order_type: str | None
     weak: bool
 
@@ -100,8 +113,8 @@ class Draft:
     """One open setup as read, before sanity checks and confidence."""
 
     head: Head
-    start: int  # char offset of the head (orders results by position)
-    seg_end: int  # char offset where the segment ends
+    first_sent: int
+    last_sent: int
     entry: float | None = None
     zone: tuple[float, float] | None = None
     stop_loss: float | None = None
@@ -111,10 +124,14 @@ class Draft:
     tp_pips: list[float] = field(default_factory=list)
     order_type: str = "market"
     order_explicit: bool = False
-    market_cue: bool = False
     stray_numbers: int = 0
     warnings: list[str] = field(default_factory=list)
     penalty: float = 0.0
+
+    @property
+    def has_levels(self) -> bool:
+        return (self.entry is not None or self.zone is not None or self.stop_loss is not None
+                or self.sl_pips is not None or bool(self.take_profits) or bool(self.tp_pips))
 
 
 @dataclass(slots=True)
@@ -124,183 +141,173 @@ class HeadScan:
     unbound: int  # strong directions with no instrument to bind to
 
 
-def _words_between(toks: list[Tok], a: int, b: int) -> int:
-    lo, hi = (a, b) if a < b else (b, a)
-    return sum(1 for t in toks[lo + 1:hi] if t.kind != PUNCT)
-
-
-def _bind_symbol(toks: list[Tok], i: int, max_gap: int) -> tuple[int | None, str]:
-    """Index of the instrument the direction at i belongs to, and how it was found."""
-    t = toks[i]
-    best: tuple[int, int, int] | None = None  # (not exact, gap, index)
-    for j in range(i - 1, -1, -1):
-        u = toks[j]
-        if u.line != t.line or u.sent != t.sent:
-            break
-        if u.kind == SYM:
-            gap = _words_between(toks, j, i)
-            if gap <= max_gap:
-                cand = (0 if u.flags & 16 else 1, gap, j)
-                best = cand if best is None or cand < best else best
-        elif u.kind == SIDE:
-            break
-    for j in range(i + 1, len(toks)):
-        u = toks[j]
-        if u.line != t.line or u.sent != t.sent:
-            break
-        if u.kind == SYM:
-            gap = _words_between(toks, i, j)
-            if gap <= max_gap:
-                cand = (0 if u.flags & 16 else 1, gap, j)
-                best = cand if best is None or cand < best else best
-        elif u.kind in (SIDE, NUM, SL, TP):
-            break
-    if best is not None:
-        return best[2], "line"
-    return None, "none"
-
-
-def _line_bounds(toks: list[Tok], i: int) -> tuple[int, int]:
-    line = toks[i].line
-    lo = i
-    while lo > 0 and toks[lo - 1].line == line and toks[lo - 1].kind != NL:
-        lo -= 1
-    hi = i
-    while hi + 1 < len(toks) and toks[hi + 1].line == line and toks[hi + 1].kind != NL:
-        hi += 1
+def _line_of(lexed: Lexed, i: int) -> tuple[int, int]:
+    """[first, last] token index of the line of token i (without its NL)."""
+    starts = lexed.line_starts
+    line = lexed.toks[i][LINE]
+    lo = starts[line]
+    hi = (starts[line + 1] - 2) if line + 1 < len(starts) else len(lexed.toks) - 1
     return lo, hi
 
 
-def _neighbour_symbol(toks: list[Tok], i: int) -> int | None:
+def _bind_symbol(toks: list[Token], i: int, max_gap: int) -> int | None:
+    """Index of the instrument on the direction's line and in its sentence, at most `max_gap`
+    words away; an exact ticker ("ETHUSDT") beats an alias ("Ethereum"), then the nearer."""
+    line, sent = toks[i][LINE], toks[i][SENT]
+    best: tuple[int, int, int] | None = None
+    gap = 0
+    for j in range(i - 1, -1, -1):
+        u = toks[j]
+        if u[LINE] != line or u[SENT] != sent or u[K] == SIDE or gap > max_gap:
+            break
+        if u[K] == SYM:
+            cand = (0 if u[FLAGS] & EXACT else 1, gap, j)
+            best = cand if best is None or cand < best else best
+        if u[K] != PUNCT:
+            gap += 1
+    gap = 0
+    for j in range(i + 1, len(toks)):
+        u = toks[j]
+        if u[LINE] != line or u[SENT] != sent or u[K] in (SIDE, NUM, SL, TP) or gap > max_gap:
+            break
+        if u[K] == SYM:
+            cand = (0 if u[FLAGS] & EXACT else 1, gap, j)
+            best = cand if best is None or cand < best else best
+        if u[K] != PUNCT:
+            gap += 1
+    return best[2] if best is not None else None
+
+
+def _neighbour_symbol(lexed: Lexed, i: int) -> int | None:
     """For a short head line ("Direction: BUY", "BUY NOW"): the instrument on the line above
-    (a form's "Symbol: XAUUSD") or below."""
-    lo, hi = _line_bounds(toks, i)
-    if sum(1 for t in toks[lo:hi + 1] if t.kind not in (PUNCT, END)) > 4:
+    (a form's "Symbol: XAUUSD") or right below."""
+    toks = lexed.toks
+    lo, hi = _line_of(lexed, i)
+    if sum(1 for t in toks[lo:hi + 1] if t[K] not in (PUNCT, END)) > 4:
         return None
-    # previous line
     if lo >= 2:
-        plo, phi = _line_bounds(toks, lo - 2)
-        words = [j for j in range(plo, phi + 1) if toks[j].kind not in (PUNCT, END)]
-        syms = [j for j in words if toks[j].kind == SYM]
-        if syms and len(words) <= 5 and not any(toks[j].kind == SIDE for j in words):
+        plo, phi = _line_of(lexed, lo - 2)
+        words = [j for j in range(plo, phi + 1) if toks[j][K] not in (PUNCT, END)]
+        syms = [j for j in words if toks[j][K] == SYM]
+        if syms and len(words) <= 5 and not any(toks[j][K] == SIDE for j in words):
             return syms[-1]
     if hi + 2 < len(toks):
-        nlo, nhi = _line_bounds(toks, hi + 2)
+        nlo, nhi = _line_of(lexed, hi + 2)
         for j in range(nlo, nhi + 1):
-            if toks[j].kind == SYM:
+            if toks[j][K] == SYM:
                 return j
-            if toks[j].kind not in (PUNCT, END):
+            if toks[j][K] not in (PUNCT, END):
                 break
     return None
 
 
-def _rejection(toks: list[Tok], i: int) -> str | None:
+def _rejection(toks: list[Token], i: int) -> str | None:
     """Why the direction at i is not an order, or None."""
     t = toks[i]
+    sent = t[SENT]
     # the word before, within the sentence
     j = i - 1
-    while j >= 0 and toks[j].kind == PUNCT and toks[j].sent == t.sent:
+    while j >= 0 and toks[j][K] == PUNCT and toks[j][SENT] == sent:
         j -= 1
-    if j >= 0 and toks[j].sent == t.sent:
+    if j >= 0 and toks[j][SENT] == sent:
         before = toks[j]
-        if before.kind == POSS:
+        if before[K] == POSS:
             return "refers to an existing trade"
-        if (t.flags & LONGSHORT) and before.text in ("a", "as", "so", "how", "too", "very", "for"):
+        if (t[FLAGS] & LONGSHORT) and before[TEXT] in _NOT_DIRECTION_BEFORE:
             return "not a direction"
     # negation up to three words before
     seen = 0
     j = i - 1
-    while j >= 0 and toks[j].sent == t.sent and seen < 3:
-        if toks[j].kind != PUNCT:
+    while j >= 0 and toks[j][SENT] == sent and seen < 3:
+        if toks[j][K] != PUNCT:
             seen += 1
-            if toks[j].kind == NEG:
+            if toks[j][K] == NEG:
                 return "negated"
         j -= 1
     # the word after
     j = i + 1
-    while j < len(toks) and toks[j].kind == PUNCT and toks[j].sent == t.sent:
+    while j < len(toks) and toks[j][K] == PUNCT and toks[j][SENT] == sent:
         j += 1
-    if j < len(toks) and toks[j].sent == t.sent and toks[j].kind == WORD and toks[j].text in _NOT_ORDER_AFTER:
+    if j < len(toks) and toks[j][SENT] == sent and toks[j][K] == WORD and toks[j][TEXT] in _NOT_ORDER_AFTER:
         return "not an order"
     # hedges and conditions in the head's clause: from the sentence start to the first level
     j = i - 1
-    while j >= 0 and toks[j].sent == t.sent:
+    while j >= 0 and toks[j][SENT] == sent:
         j -= 1
     for k in range(j + 1, len(toks)):
         u = toks[k]
-        if u.sent != t.sent:
+        if u[SENT] != sent or (k > i and u[K] in _LEVEL_KINDS):
             break
-        if k > i and u.kind in (NUM, SL, TP, ENTRY):
-            break
-        if u.kind == HEDGE:
-            if u.text in _CONDITIONAL and k + 1 < len(toks) and toks[k + 1].text in _AUDIENCE:
+        if u[K] == HEDGE:
+            if u[TEXT] in _CONDITIONAL and k + 1 < len(toks) and toks[k + 1][TEXT] in _AUDIENCE:
                 continue
             return "hedged or conditional"
     return None
 
 
-def find_heads(toks: list[Tok], rules: ProviderRules | None, blocked_sents: set[int]) -> HeadScan:
+def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int]) -> HeadScan:
+    toks = lexed.toks
     heads: list[Head] = []
     rejected: list[str] = []
     unbound = 0
     default_symbol = rules.default_symbol if rules is not None else None
     for i, t in enumerate(toks):
-        if t.kind != SIDE:
+        if t[K] != SIDE:
             continue
-        weak = bool(t.flags & WEAK)
-        if t.sent in blocked_sents:
+        weak = bool(t[FLAGS] & WEAK)
+        if t[SENT] in blocked_sents:
             rejected.append("part of a management instruction")
             continue
         why = _rejection(toks, i)
         if why is not None:
             rejected.append(why)
             continue
-        max_gap = 2 if t.flags & (WEAK | LONGSHORT) else 4
-        sym_idx, binding = _bind_symbol(toks, i, max_gap)
+        sym_idx = _bind_symbol(toks, i, 2 if t[FLAGS] & (WEAK | LONGSHORT) else 4)
+        binding = "line"
         if sym_idx is None and not weak:
-            sym_idx = _neighbour_symbol(toks, i)
-            binding = "near" if sym_idx is not None else "none"
-        symbol = toks[sym_idx].value if sym_idx is not None else None
-        if symbol is None and default_symbol is not None and not weak:
+            sym_idx = _neighbour_symbol(lexed, i)
+            binding = "near"
+        if sym_idx is not None:
+            symbol = toks[sym_idx][VAL]
+        elif default_symbol is not None and not weak:
             symbol, binding = default_symbol, "default"
-        if symbol is None:
-            if not weak:
-                unbound += 1
+        else:
+            unbound += 0 if weak else 1
             continue
-        head = Head(i, t.value, symbol, sym_idx, binding, t.extra, weak)  # type: ignore[arg-type]
+        head = Head(i, t[VAL], symbol, sym_idx, binding, t[EXTRA], weak)
         if heads and _same_setup(toks, heads[-1], head):
             continue
         heads.append(head)
     return HeadScan(heads, rejected, unbound)
 
 
-def _same_setup(toks: list[Tok], prev: Head, head: Head) -> bool:
+def _same_setup(toks: list[Token], prev: Head, head: Head) -> bool:
     """A header line that repeats the setup ("GOLD SELL" then "Gold sell now @...") is one head."""
     if prev.symbol != head.symbol or prev.side != head.side:
         return False
-    return not any(t.kind in (NUM, SL, TP) for t in toks[prev.side_idx + 1:head.side_idx])
+    return not any(t[K] in (NUM, SL, TP) for t in toks[prev.side_idx + 1:head.side_idx])
 
 
-def segment_starts(toks: list[Tok], heads: list[Head]) -> list[int]:
+def segment_starts(lexed: Lexed, heads: list[Head]) -> list[int]:
+    """Token index where each head's segment begins: its line, or its own words when another
+    head shares the line ("GOLD SELL +120, GBPJPY BUY -35")."""
     starts = []
     prev_side = -1
     for h in heads:
-        first = h.side_idx if h.sym_idx is None else min(h.side_idx, h.sym_idx)
-        if h.binding == "near":
-            first = h.side_idx
-        lo, _ = _line_bounds(toks, first)
-        if lo <= prev_side:  # another head earlier on the same line: start at this head's words
+        first = h.side_idx if h.sym_idx is None or h.binding != "line" else min(h.side_idx, h.sym_idx)
+        lo, _ = _line_of(lexed, first)
+        if lo <= prev_side:
             lo = first
         starts.append(lo)
         prev_side = h.side_idx
     return starts
 
 
-def _expand_abbreviated(first: Tok, second: Tok) -> float:
+def _expand_abbreviated(first: Token, second: Token) -> float:
     """The second end of a zone written short: "4030-35" -> 4035, "4785-90" -> 4790,
     "1.0850-60" -> 1.0860. Anything else is taken as written."""
-    a, b = float(first.value), float(second.value)  # type: ignore[arg-type]
-    a_text, b_text = first.text, second.text
+    a, b = first[VAL], second[VAL]
+    a_text, b_text = first[TEXT], second[TEXT]
     if "." in a_text and b_text.isdigit() and b > a * 2:
         decimals = len(a_text.split(".")[1])
         if len(b_text) <= decimals:  # the last decimals replaced
@@ -313,60 +320,58 @@ def _expand_abbreviated(first: Tok, second: Tok) -> float:
     return b
 
 
-def _is_index(toks: list[Tok], j: int) -> bool:
+def _is_index(toks: list[Token], j: int) -> bool:
     """"TP 1: 1.0900", "Target 2 2060": a small whole number right after a keyword is its index."""
     t = toks[j]
-    if "." in t.text or "," in t.text or float(t.value) > 20:  # type: ignore[arg-type]
-        return False
-    if j + 1 >= len(toks):
+    if t[VAL] > 20 or "." in t[TEXT] or "," in t[TEXT] or j + 1 >= len(toks):
         return False
     nxt = toks[j + 1]
-    return nxt.text in (":", ")", "-", "=", ".") or nxt.kind == NUM
+    return nxt[TEXT] in (":", ")", "-", "=", ".") or nxt[K] == NUM
 
 
-def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) -> tuple[Draft, bool]:
+def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, bool]:
     """Read one head's segment; returns the draft and whether the segment reads as a results post."""
-    d = Draft(head=head, start=toks[head.side_idx].start, seg_end=seg_end)
-    head_line = toks[head.side_idx].line
-    head_sent = toks[head.side_idx].sent
+    toks = lexed.toks
+    side_tok = toks[head.side_idx]
+    head_line, head_sent = side_tok[LINE], side_tok[SENT]
+    d = Draft(head=head, first_sent=head_sent, last_sent=toks[hi - 1][SENT] if hi > lo else head_sent)
     state = F_NONE
-    entry_tok: Tok | None = None
-    zone_tok: Tok | None = None
-    sl_tok: Tok | None = None
-    tp_items: list[list] = []  # [value, pips, in_paren, signed, run]
+    entry_i = zone_i = sl_i = -1
+    tp_items: list[list] = []  # [token index, pips, in parentheses, signed, run]
     run = 0
     fresh = False
     paren = 0
     results = False
     pl_marks = 0
+    market = False
     order_type = head.order_type
-    prev: Tok | None = None
+    prev_i = -1
     for j in range(lo, hi):
         t = toks[j]
-        k = t.kind
+        k = t[K]
         if j == head.side_idx:
             state = F_PRE
-            prev = t
+            prev_i = j
             continue
         if k == NUM:
-            flags = t.flags
-            if flags & (SKIP | PCT):
+            flags = t[FLAGS]
+            if flags & PCT:
                 pass
             elif state in (F_PRE, F_ENTRY):
-                if flags & SIGNED and not (entry_tok is not None and zone_tok is None and prev is entry_tok):
-                    pl_marks += 1
+                if entry_i >= 0 and zone_i < 0 and (
+                    (flags & MINUS and prev_i == entry_i)
+                    or (prev_i >= 0 and toks[prev_i][TEXT] in _RANGE and prev_i - 1 == entry_i)
+                ):
+                    zone_i = j  # "1950-1948", "4030 -35", "18120 and 18150"
+                elif flags & SIGNED:
+                    pl_marks += 1  # "GOLD SELL +120": a result, not a level
                     state = F_NONE
                 elif flags & PIPSF:
-                    if j > head.side_idx and t.line == head_line:
-                        pl_marks += 1  # "GOLD BUY 80 pips": a result, not a level
+                    if t[LINE] == head_line:
+                        pl_marks += 1  # "GOLD BUY 80 pips"
                     state = F_NONE
-                elif entry_tok is None:
-                    entry_tok = t
-                elif zone_tok is None and prev is not None and (
-                    (prev.text in _RANGE and j >= 2 and toks[j - 2] is entry_tok)
-                    or (flags & SIGNED and prev is entry_tok)
-                ):
-                    zone_tok = t
+                elif entry_i < 0:
+                    entry_i = j
                 else:
                     d.stray_numbers += 1
                     state = F_NONE
@@ -374,27 +379,25 @@ def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) ->
                 if fresh and _is_index(toks, j):
                     pass
                 elif flags & PIPSF:
-                    if sl_tok is None and d.sl_pips is None:
-                        d.sl_pips = float(t.value)  # type: ignore[arg-type]
-                elif sl_tok is None and not (flags & SIGNED):
-                    sl_tok = t
+                    if sl_i < 0 and d.sl_pips is None:
+                        d.sl_pips = t[VAL]
+                elif sl_i < 0 and not flags & SIGNED:
+                    sl_i = j
             elif state == F_TP:
-                if fresh and _is_index(toks, j):
-                    pass
-                else:
+                if not (fresh and _is_index(toks, j)):
                     pips = bool(flags & PIPSF)
                     if pips:  # "+30 and +60 pips": the earlier signed numbers of this run are pips too
                         for item in tp_items:
                             if item[4] == run and item[3]:
                                 item[1] = True
-                    tp_items.append([t, pips, paren > 0, bool(flags & SIGNED), run])
+                    tp_items.append([j, pips, paren > 0, bool(flags & SIGNED), run])
             else:
-                if t.line > head_line or t.sent != head_sent:
+                if t[LINE] > head_line or t[SENT] != head_sent:
                     d.stray_numbers += 1
-                if flags & SIGNED and t.line == head_line:
+                if flags & SIGNED and t[LINE] == head_line:
                     pl_marks += 1
             fresh = False
-            prev = t
+            prev_i = j
             continue
         fresh = False
         if k == SL:
@@ -403,17 +406,17 @@ def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) ->
         elif k == TP:
             state = F_TP
             run += 1
-            fresh = t.extra is None
+            fresh = t[EXTRA] is None
         elif k == ENTRY:
-            state = F_ENTRY if entry_tok is None else F_NONE
+            state = F_ENTRY if entry_i < 0 else F_NONE
         elif k == SOFT:
             if state == F_PRE:
                 state = F_ENTRY
         elif k == MARKET:
-            if state not in (F_SL, F_TP):
-                d.market_cue = True
+            if state != F_SL and state != F_TP:
+                market = True
         elif k == LIMIT:
-            if t.line == head_line or t.sent == head_sent:
+            if t[LINE] == head_line or t[SENT] == head_sent:
                 order_type = "limit"
         elif k == STOPORD:
             order_type = "stop"
@@ -421,36 +424,32 @@ def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) ->
             if state == F_SL:
                 d.sl_open = True
                 state = F_NONE
-            elif state == F_TP:
-                pass
-            elif state == F_PRE and j + 1 < hi and toks[j + 1].kind in (NUM, ENTRY, SOFT):
-                pass  # "open at 2050"
         elif k == RESULT:
-            if t.line >= head_line:
+            if t[LINE] >= head_line:
                 results = True
         elif k == NL:
-            if (state == F_SL and sl_tok is not None) or (state in (F_PRE, F_ENTRY) and zone_tok is not None):
+            if (state == F_SL and sl_i >= 0) or (state in (F_PRE, F_ENTRY) and zone_i >= 0):
                 state = F_NONE
         elif k == END:
             state = F_NONE
         elif k == PUNCT:
-            text = t.text
+            text = t[TEXT]
             if text == "(":
                 paren += 1
             elif text == ")":
                 paren = max(0, paren - 1)
             elif text == "|" and state in (F_PRE, F_ENTRY):
                 state = F_NONE
-        elif k in (SYM, SIDE):
-            if k == SIDE and state == F_PRE and t.value != head.side:
+        elif k == SIDE:
+            if state == F_PRE and t[VAL] != head.side:
                 state = F_NONE
         elif k == PIPS:
             if state == F_TP and tp_items and tp_items[-1][4] == run:
                 for item in tp_items:
                     if item[4] == run and (item[3] or item is tp_items[-1]):
                         item[1] = True
-        elif k in (WORD, POSS, HEDGE, NEG):
-            text = t.text
+        elif k != SYM:  # WORD, POSS, HEDGE, NEG
+            text = t[TEXT]
             if state == F_PRE:
                 if k in (HEDGE, NEG) or text not in _PRE_FILLER:
                     state = F_NONE
@@ -462,19 +461,22 @@ def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) ->
                     state = F_NONE
             elif state == F_TP and text not in _TP_FILLER:
                 state = F_NONE
-        prev = t
+        prev_i = j
 
     # Assemble.
-    if entry_tok is not None:
-        if zone_tok is not None:
-            second = _expand_abbreviated(entry_tok, zone_tok)
-            a = float(entry_tok.value)  # type: ignore[arg-type]
-            d.zone = (min(a, second), max(a, second)) if a != second else None
-            if d.zone is None:
+    if entry_i >= 0:
+        a = toks[entry_i][VAL]
+        if zone_i >= 0:
+            b = _expand_abbreviated(toks[entry_i], toks[zone_i])
+            if a != b:
+                d.zone = (a, b) if a < b else (b, a)
+            else:
                 d.entry = a
         else:
-            d.entry = float(entry_tok.value)  # type: ignore[arg-type]
-    d.stop_loss = float(sl_tok.value) if sl_tok is not None else None  # type: ignore[arg-type]
+            d.entry = a
+    if sl_i >= 0:
+        d.stop_loss = toks[sl_i][VAL]
+        d.sl_pips = None  # a distance next to a price is an annotation
     prices = [it for it in tp_items if not it[1] and not it[3]]
     pips = [it for it in tp_items if it[1]]
     if prices:
@@ -482,43 +484,35 @@ def read_segment(toks: list[Tok], lo: int, hi: int, head: Head, seg_end: int) ->
     if any(it[3] and not it[1] for it in tp_items):
         d.warnings.append("a signed take-profit without 'pips' was ignored")
         d.penalty += 0.1
-    d.take_profits = [float(it[0].value) for it in prices]
-    d.tp_pips = [float(it[0].value) for it in pips]
-    if d.stop_loss is not None:
-        d.sl_pips = None
+    d.take_profits = [toks[it[0]][VAL] for it in prices]
+    d.tp_pips = [toks[it[0]][VAL] for it in pips]
     if order_type in ("limit", "stop"):
         d.order_type, d.order_explicit = order_type, True
-    elif d.market_cue:
-        d.order_type, d.order_explicit = "market", True
-    read = [entry_tok, zone_tok, sl_tok] + [it[0] for it in prices]
-    _prefer_plausible(d, [x for x in read if x is not None])
+    elif market:
+        d.order_explicit = True
+    read = [i for i in (entry_i, zone_i, sl_i) if i >= 0] + [it[0] for it in prices]
+    if any(toks[i][EXTRA] is not None for i in read):
+        _prefer_plausible(d, [toks[i] for i in read])
     return d, results or pl_marks > 0
 
 
-def _prefer_plausible(d: Draft, toks: list[Tok]) -> None:
+def _prefer_plausible(d: Draft, read: list[Token]) -> None:
     """"1,085" is 1085 or 1.085: when the instrument says the first is implausible and the
     second is not, read the second (and say so)."""
-    if not any(t.extra is not None for t in toks):
-        return
-    inst = lookup_instrument(d.head.symbol or "")
+    inst = name_index().get(d.head.symbol)
     if inst is None:
         return
-    for t in toks:
-        alt = t.extra
-        if alt is None or inst.is_plausible(float(t.value)) or not inst.is_plausible(float(alt)):  # type: ignore[arg-type]
+    for t in read:
+        old, alt = t[VAL], t[EXTRA]
+        if alt is None or inst.is_plausible(old) or not inst.is_plausible(alt):
             continue
-        old = float(t.value)  # type: ignore[arg-type]
-        new = float(alt)  # type: ignore[arg-type]
         if d.entry == old:
-            d.entry = new
+            d.entry = alt
         if d.zone is not None and old in d.zone:
-            d.zone = tuple(sorted(new if z == old else z for z in d.zone))  # type: ignore[assignment]
+            lo, hi = (alt if z == old else z for z in d.zone)
+            d.zone = (lo, hi) if lo <= hi else (hi, lo)
         if d.stop_loss == old:
-            d.stop_loss = new
-        d.take_profits = [new if v == old else v for v in d.take_profits]
-        d.warnings.append(f"read {t.text} as {new:g} (decimal comma)")
+            d.stop_loss = alt
+        d.take_profits = [alt if v == old else v for v in d.take_profits]
+        d.warnings.append(f"read {t[TEXT]} as {alt:g} (decimal comma)")
         d.penalty += 0.1
-
-
-def instrument_of(symbol: str | None) -> Instrument | None:
-    return lookup_instrument(symbol) if symbol else None
