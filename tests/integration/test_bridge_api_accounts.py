@@ -11,6 +11,7 @@ import pytest
 from signalos.bridge_api.tokens import hash_secret
 from signalos.common.dynamo import Table
 from signalos.common.ids import new_id
+from support.users import ALL_FEATURES, create_profile, user_headers
 
 B = "/api/v1/bridge"
 
@@ -27,27 +28,11 @@ U = SimpleNamespace(a="", b="")
 @pytest.fixture(autouse=True)
 def fresh_users(aws_module):
     U.a, U.b = new_id("usr"), new_id("usr")
+    for user_id in (U.a, U.b):
+        create_profile(user_id)
 
 
-ALL_FEATURES = ("signal_parsing", "auto_trading", "telegram_integration", "multi_account")
 
-
-def user_headers(user_id: str, features=ALL_FEATURES, tier: str = "trial") -> dict[str, str]:
-    """A real access JWT signed with the stack's signing key (as /auth/login would issue)."""
-    from signalos.common.secrets import jwt_signing_key
-    from signalos.common.tokens import issue_access_token
-
-    token = issue_access_token(
-        jwt_signing_key(),
-        user_id=user_id,
-        username=user_id,
-        role="user",
-        license_tier=tier,
-        features=features,
-        license_expires_at=None,
-        session_id=None,
-    ).token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def register(call_api, user_id=None, *, features=ALL_FEATURES, name="Main", kind="paper", **extra):

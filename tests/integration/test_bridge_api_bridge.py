@@ -13,6 +13,7 @@ from signalos.bridge_api import accounts
 from signalos.bridge_api import aws as bridge_aws
 from signalos.common.dynamo import Table
 from signalos.common.ids import new_id
+from support.users import create_profile, user_headers
 
 B = "/api/v1/bridge"
 
@@ -29,27 +30,14 @@ U = SimpleNamespace(a="", b="")
 @pytest.fixture(autouse=True)
 def fresh_users(aws_module):
     U.a, U.b = new_id("usr"), new_id("usr")
+    for user_id in (U.a, U.b):
+        create_profile(user_id)
 
 
-FEATURES = ("signal_parsing", "auto_trading", "multi_account")
+
 SENT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-def user_headers(user_id: str) -> dict[str, str]:
-    from signalos.common.secrets import jwt_signing_key
-    from signalos.common.tokens import issue_access_token
-
-    token = issue_access_token(
-        jwt_signing_key(),
-        user_id=user_id,
-        username=user_id,
-        role="user",
-        license_tier="trial",
-        features=FEATURES,
-        license_expires_at=None,
-        session_id=None,
-    ).token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def bridge(token: str) -> dict[str, str]:
@@ -160,6 +148,22 @@ def test_session_credentials_are_scoped_to_the_accounts_queue(aws, call_api):
         ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
     )
     assert "*" not in call["Policy"]
+
+
+def test_session_refused_once_the_owner_may_no_longer_trade(aws, call_api):
+    acc = register(call_api)
+    from signalos.auth import data as auth_data
+
+    auth_data.update_user_fields(U.a, {"license": {"tier": "trial", "features": ["auto_trading"],
+                                                   "expires_at": "2026-01-01T00:00:00.000Z"}})
+    calls = capture_assume_role()
+    status, _, body = call_api("POST", f"{B}/session", headers=bridge(acc["bridge_token"]))
+    assert (status, body["error"]["code"]) == (403, "TRADING_NOT_ALLOWED")
+    assert "expired" in body["error"]["message"] and calls == []
+
+    auth_data.update_user_fields(U.a, {"license": {"tier": "basic", "features": ["signal_parsing"]}})
+    status, _, body = call_api("POST", f"{B}/session", headers=bridge(acc["bridge_token"]))
+    assert status == 403 and "auto_trading" in body["error"]["message"]
 
 
 def test_session_reports_the_local_endpoint(aws, call_api, monkeypatch):

@@ -13,6 +13,7 @@ from signalos.bridge_api.policy import QUEUE_ACTIONS, session_policy, session_se
 from signalos.bridge_api.tokens import hash_secret
 from signalos.common.dynamo import Table
 from signalos.common.ids import new_id
+from support.users import create_profile, user_headers
 
 B = "/api/v1/bridge"
 
@@ -29,26 +30,11 @@ U = SimpleNamespace(a="", b="")
 @pytest.fixture(autouse=True)
 def fresh_users(aws_module):
     U.a, U.b = new_id("usr"), new_id("usr")
+    for user_id in (U.a, U.b):
+        create_profile(user_id)
 
 
-FEATURES = ("signal_parsing", "auto_trading", "multi_account")
 
-
-def user_headers(user_id: str) -> dict[str, str]:
-    from signalos.common.secrets import jwt_signing_key
-    from signalos.common.tokens import issue_access_token
-
-    token = issue_access_token(
-        jwt_signing_key(),
-        user_id=user_id,
-        username=user_id,
-        role="user",
-        license_tier="trial",
-        features=FEATURES,
-        license_expires_at=None,
-        session_id=None,
-    ).token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def bridge(token: str) -> dict[str, str]:

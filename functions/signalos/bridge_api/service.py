@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
+from signalos.auth import entitlements
 from signalos.bridge_api import accounts, aws, ratelimit, tokens
 from signalos.bridge_api.accounts import Account
 from signalos.bridge_api.auth import BridgeCaller
@@ -335,6 +336,10 @@ def _queue_is_the_accounts(account: Account) -> bool:
 
 def open_session(caller: BridgeCaller) -> dict[str, Any]:
     account = caller.account
+    # A bridge token outlives any login: queue credentials only while the owner may still trade.
+    refusal = entitlements.trading_refusal(account.user_id)
+    if refusal is not None:
+        raise Forbidden(f"No queue credentials: {refusal}", code="TRADING_NOT_ALLOWED")
     ratelimit.hit(
         accounts.table(),
         ratelimit.SESSION,
