@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from signalos.analytics import aggregator
-from signalos.analytics.aggregates import ALL, fold_reference, provider_dim, trade_from_order_item, user_pk
+from signalos.analytics.aggregates import (
+    ALL,
+    dim_pk,
+    fold_reference,
+    provider_dim,
+    trade_from_order_item,
+    user_pk,
+)
 from signalos.analytics.data import counters_of, iter_ledger, read_days, read_totals
 from signalos.analytics.metrics import compute_metrics, metrics_from_trades
 from signalos.common.clock import iso
@@ -67,8 +74,13 @@ def test_aggregates_equal_recomputation_after_duplicates_and_corrections(aws):
     trades = [trade_from_order_item(i) for i in final.values()]
     reference = fold_reference(trades)
     table = Table.from_env("ANALYTICS_TABLE")
-    stored = {i["sk"]: counters_of(i) for i in table.query_all(user_pk("usr_a"))
-              if i["sk"].startswith(("DAY#", "TOTAL#")) and any(counters_of(i).values())}
+    # Every stored record, found by key queries: the totals, then each dimension's days.
+    totals = [i for i in table.query_all(user_pk("usr_a"), sk_prefix="TOTAL#")]
+    stored = {i["sk"]: counters_of(i) for i in totals}
+    for total in totals:
+        for day in table.query_all(dim_pk("usr_a", total["dim"])):
+            stored[f"DAY#{total['dim']}#{day['day']}"] = counters_of(day)
+    stored = {k: v for k, v in stored.items() if any(v.values())}
     expected = {sk: {k: float(v) for k, v in c.items()} for sk, c in reference.items()}
     assert stored.keys() == expected.keys()
     for sk, counters in expected.items():

@@ -1,16 +1,24 @@
 """The aggregate records and the pure fold of a closed trade into them (no AWS here).
 
-AnalyticsTable layout (every item under the owner's partition `pk = USER#<user_id>`):
+AnalyticsTable layout. Records are named here by a logical key; `physical_key` says where
+each lives. Every partition key begins with the owner, `USER#<user_id>`:
 
-    sk DAY#<dim>#<yyyy-mm-dd>    one day of one dimension: the summable fields of
-                                 `metrics.DailyAggregate` (counts and sums), plus the signal and
-                                 order counters of `signal_stats` for `ALL` and `P#` dims;
-                                 `dim` and `day` are stored beside them
-    sk TOTAL#<dim>               the same sums over all time (lists providers/symbols cheaply)
-    sk TRADE#<closed_at>#<oid>   ledger copy of the closed trade (PDF trade list, by date range)
-    sk MARK#ORDER#<order_id>     what was applied for this order: the trade figures now in the
-                                 sums (`trade`, `version`) and the stat events counted (`events`)
-    sk MARK#SIGNAL#<signal_id>   the signal-level stat events counted (`events`)
+    logical key                   pk / sk                               what
+    DAY#<dim>#<yyyy-mm-dd>        USER#<uid>#AGG#<dim> / DAY#<day>      one day of one dimension: the
+                                                                        summable fields of
+                                                                        `metrics.DailyAggregate`, plus
+                                                                        the signal/order counters of
+                                                                        `signal_stats` (ALL and P#)
+    TOTAL#<dim>                   USER#<uid> / TOTAL#<dim>              the same, all time (lists the
+                                                                        providers/symbols cheaply)
+    TRADE#<closed_at>#<oid>       USER#<uid>#TRADES / <closed_at>#<oid> ledger copy of the closed trade
+                                                                        (PDF trade list by date range)
+    MARK#ORDER#<order_id>         USER#<uid> / same                     what was applied for the order:
+                                                                        trade figures, version, events
+    MARK#SIGNAL#<signal_id>       USER#<uid> / same                     signal-level events counted
+
+Each dimension's days have a partition of their own, so reading a period is one key range
+query over that many days, whatever else the user has (markers and ledger grow with trades).
 
 Dimensions `<dim>`: `ALL` (the user), `P#<provider_id>`, `S#<symbol>`, `A#<account_id>`.
 Counters are kept with ADD only (commutative), so records are right whatever the order in
@@ -78,11 +86,33 @@ def day_sk(dim: str, day: date) -> str:
     return f"{DAY_PREFIX}{dim}#{day.isoformat()}"
 
 
-def day_range(dim: str, start: date | None, end: date | None) -> tuple[str, str]:
-    """Sort-key bounds of a dimension's days in [start, end] (open ends allowed)."""
-    lo = day_sk(dim, start) if start else f"{DAY_PREFIX}{dim}#0000"
-    hi = day_sk(dim, end) if end else f"{DAY_PREFIX}{dim}#9999"
-    return lo, hi
+def dim_pk(user_id: str, dim: str) -> str:
+    return f"{user_pk(user_id)}#AGG#{dim}"
+
+
+def ledger_pk(user_id: str) -> str:
+    return f"{user_pk(user_id)}#TRADES"
+
+
+def day_range(start: date | None, end: date | None) -> tuple[str, str]:
+    """Sort-key bounds, in a dimension's partition, of its days in [start, end] (open ends allowed)."""
+    return (f"{DAY_PREFIX}{start.isoformat()}" if start else f"{DAY_PREFIX}0000",
+            f"{DAY_PREFIX}{end.isoformat()}" if end else f"{DAY_PREFIX}9999")
+
+
+def ledger_range(start: date | None, end: date | None) -> tuple[str, str]:
+    """Sort-key bounds, in the ledger partition, of the trades closed in [start, end]."""
+    return (start.isoformat() if start else "0000", f"{end.isoformat()}T99" if end else "9999")
+
+
+def physical_key(user_id: str, logical: str) -> tuple[str, str]:
+    """(pk, sk) of a record named by its logical key (see the table in the module docs)."""
+    if logical.startswith(DAY_PREFIX):
+        dim, day = logical[len(DAY_PREFIX):].rsplit("#", 1)
+        return dim_pk(user_id, dim), f"{DAY_PREFIX}{day}"
+    if logical.startswith(TRADE_PREFIX):
+        return ledger_pk(user_id), logical[len(TRADE_PREFIX):]
+    return user_pk(user_id), logical
 
 
 def total_sk(dim: str) -> str:

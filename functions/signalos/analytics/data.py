@@ -15,12 +15,15 @@ from typing import Any
 from signalos.analytics.aggregates import (
     DAY_PREFIX,
     TOTAL_PREFIX,
-    TRADE_PREFIX,
     ClosePlan,
     day_from_item,
     day_range,
     day_sk,
+    dim_pk,
+    ledger_pk,
+    ledger_range,
     marker_sk,
+    physical_key,
     plan_close,
     signal_marker_sk,
     total_sk,
@@ -107,9 +110,10 @@ class _Markers:
         return event.name in _events_of(marker)
 
 
-def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events: list[StatEvent],
+def _plan_image(user_id: str, trade: ClosedTrade | None, version: int | None, events: list[StatEvent],
                 markers: _Markers, table_name: str) -> tuple[list[dict[str, Any]], bool, list[StatEvent]]:
     """(transaction ops, trade applied?, events newly counted) for one image given the markers read."""
+    pk = user_pk(user_id)
     plan: ClosePlan | None = None
     if trade is not None:
         applied = markers.order.get("trade") if markers.order else None
@@ -124,10 +128,12 @@ def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events:
     if plan is not None:
         for sk, delta in plan.deltas.items():
             _add(counters, sk, delta)
-        ledger = {"pk": pk, "sk": plan.ledger_put, "kind": "trade", **trade_record(plan.trade)}
+        ledger_pk, ledger_sk = physical_key(user_id, plan.ledger_put)
+        ledger = {"pk": ledger_pk, "sk": ledger_sk, "kind": "trade", **trade_record(plan.trade)}
         ops.append({"Put": {"Item": ledger}})
         if plan.ledger_delete:
-            ops.append({"Delete": {"Key": {"pk": pk, "sk": plan.ledger_delete}}})
+            old_pk, old_sk = physical_key(user_id, plan.ledger_delete)
+            ops.append({"Delete": {"Key": {"pk": old_pk, "sk": old_sk}}})
     for event in new_events:
         for dim in event.dims():
             _add(counters, day_sk(dim, date.fromisoformat(event.day)), event.counters)
@@ -145,10 +151,12 @@ def _plan_image(pk: str, trade: ClosedTrade | None, version: int | None, events:
         body = {"kind": "signal_marker", "events": sorted(_events_of(read) | names)}
         ops.append(_marker_put(pk, signal_marker_sk(signal_id), read, body))
     now = iso()
-    for sk, adds in counters.items():
+    for logical, adds in counters.items():
         adds = {k: v for k, v in adds.items() if v != 0}
         if adds:
-            ops.append(add_operation(table_name, pk, sk, adds, {**_descriptive(sk), "updated_at": now}))
+            record_pk, record_sk = physical_key(user_id, logical)
+            ops.append(add_operation(table_name, record_pk, record_sk, adds,
+                                     {**_descriptive(logical), "updated_at": now}))
     return ops, plan is not None, new_events
 
 
@@ -174,7 +182,7 @@ def apply_image(image: Mapping[str, Any], *, table: Table | None = None) -> Imag
     for _ in range(_MAX_RACE_RETRIES):
         markers = _Markers(order_id, table.get(pk, marker_sk(order_id)) if order_id else None,
                            {sid: table.get(pk, signal_marker_sk(sid)) for sid in signal_ids})
-        ops, trade_applied, counted = _plan_image(pk, trade, version, events, markers, table.name)
+        ops, trade_applied, counted = _plan_image(str(user_id), trade, version, events, markers, table.name)
         if not ops:
             break
         try:
@@ -209,7 +217,7 @@ def read_days(user_id: str, dim: str, start: date | None = None, end: date | Non
               table: Table | None = None) -> list[DailyAggregate]:
     """A dimension's daily records in [start, end]: one key query, O(days)."""
     table = table or analytics_table()
-    items = table.query_all(user_pk(user_id), sk_between=day_range(dim, start, end), limit=1000)
+    items = table.query_all(dim_pk(user_id, dim), sk_between=day_range(start, end), limit=1000)
     return [day_from_item(item) for item in items]
 
 
@@ -231,25 +239,12 @@ def iter_ledger(user_id: str, start: date | None = None, end: date | None = None
                 table: Table | None = None) -> Iterator[ClosedTrade]:
     """Closed trades of [start, end] by close time, from the ledger copies (a key range query)."""
     table = table or analytics_table()
-    lo = f"{TRADE_PREFIX}{start.isoformat()}" if start else TRADE_PREFIX
-    hi = f"{TRADE_PREFIX}{end.isoformat()}T99" if end else f"{TRADE_PREFIX}~"
-    for item in table.query_all(user_pk(user_id), sk_between=(lo, hi), limit=1000):
+    for item in table.query_all(ledger_pk(user_id), sk_between=ledger_range(start, end), limit=1000):
         yield trade_from_record(item)
-
-
-def ledger_page(user_id: str, start: date | None, end: date | None, *, limit: int,
-                cursor: dict[str, Any] | None, table: Table | None = None
-                ) -> tuple[list[ClosedTrade], dict[str, Any] | None]:
-    table = table or analytics_table()
-    lo = f"{TRADE_PREFIX}{start.isoformat()}" if start else TRADE_PREFIX
-    hi = f"{TRADE_PREFIX}{end.isoformat()}T99" if end else f"{TRADE_PREFIX}~"
-    items, next_cursor = table.query_page(user_pk(user_id), sk_between=(lo, hi), limit=limit, cursor=cursor,
-                                          newest_first=True)
-    return [trade_from_record(i) for i in items], next_cursor
 
 
 def read_day_items(user_id: str, dim: str, start: date | None = None, end: date | None = None, *,
                    table: Table | None = None) -> list[Item]:
     """The raw DAY records of a dimension (trade counters and the signal/order stat counters)."""
     table = table or analytics_table()
-    return list(table.query_all(user_pk(user_id), sk_between=day_range(dim, start, end), limit=1000))
+    return list(table.query_all(dim_pk(user_id, dim), sk_between=day_range(start, end), limit=1000))

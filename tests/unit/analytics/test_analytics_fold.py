@@ -16,6 +16,7 @@ from signalos.analytics.aggregates import (
     day_from_item,
     dim_of,
     fold_reference,
+    physical_key,
     plan_close,
     provider_dim,
     symbol_dim,
@@ -121,6 +122,10 @@ def test_contribution_keys_and_values():
     assert day["gross_profit"] == Decimal("115.0") and day["wins"] == 1 and day["volume"] == Decimal("0.5")
     assert dim_of("DAY#P#prv_1#2026-11-02") == provider_dim("prv_1")
     assert dim_of("TOTAL#S#XAUUSD") == symbol_dim("XAUUSD")
+    assert physical_key("u1", "DAY#P#prv_1#2026-11-02") == ("USER#u1#AGG#P#prv_1", "DAY#2026-11-02")
+    assert physical_key("u1", "TOTAL#ALL") == ("USER#u1", "TOTAL#ALL")
+    assert physical_key("u1", "TRADE#2026-11-02T10:00:00.000Z#o1") == ("USER#u1#TRADES",
+                                                                       "2026-11-02T10:00:00.000Z#o1")
     agg = day_from_item({"day": "2026-11-02", **day})
     assert agg.net_pnl == 115.0 and agg.trades == 1
 
