@@ -166,6 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
 
+    # From here on Ctrl-C/SIGTERM only asks for a stop: startup finishes, then everything stops.
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
     # Never a real AWS account: fake credentials, and every client pointed at moto.
     os.environ.update(
         {
@@ -265,13 +274,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     while not stop.wait(0.5):
         pass
 

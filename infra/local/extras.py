@@ -75,3 +75,22 @@ def stop_extras(handles: list[Stoppable]) -> None:
             handle.stop()
         except Exception:
             log.exception("extra %r failed to stop cleanly", handle)
+
+
+def start_paper_bridge(stack: LocalStackInfo) -> Stoppable | None:
+    """A bridge agent on the paper broker for the seeded admin, so orders fill with no MT5 anywhere.
+
+    It registers a paper trading account for the admin through the bridge API, then runs the
+    normal agent loop (STS session, the account's queue, journal, reports, heartbeats).
+    """
+    if not (stack.admin_username and stack.admin_password):
+        log.warning("no admin user, so no paper bridge agent")
+        return None
+    from bridge_agent.local_demo import start_demo_agent
+
+    agent = start_demo_agent(stack.base_url, username=stack.admin_username, password=stack.admin_password)
+    print(f"Paper bridge agent: account {agent.account_id} of {stack.admin_username}", flush=True)
+    return agent
+
+
+STARTERS.append(start_paper_bridge)
