@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +360,26 @@ def test_bridge_queue_role_is_assumable_only_by_the_bridge_function(template):
     assume = _props(template, "BridgeAssumeQueueRolePolicy")
     assert assume["Roles"] == [{"Ref": "BridgeFunctionRole"}]
     assert _props(template, "BridgeFunction")["Role"] == {"Fn::GetAtt": ["BridgeFunctionRole", "Arn"]}
+
+
+# Environment names that stand for a deployed resource: the template must provide each one the
+# code reads, or the function fails only once deployed.
+_RESOURCE_ENV = re.compile(r"\"([A-Z][A-Z0-9_]*_(?:TABLE|QUEUE_URL|DLQ_URL|SECRET_ARN|ROLE_ARN|BUCKET))\"")
+
+
+def test_every_resource_variable_the_code_reads_is_provided(template):
+    provided = set(template.function_globals["Environment"]["Variables"])
+    for fn in template.functions().values():
+        provided |= set(fn.environment)
+    read = {}
+    for path in (ROOT / "functions" / "signalos").rglob("*.py"):
+        for name in _RESOURCE_ENV.findall(path.read_text()):
+            read.setdefault(name, str(path.relative_to(ROOT)))
+    missing = {name: where for name, where in read.items() if name not in provided}
+    assert not missing, f"read by the code but not set by template.yaml: {missing}"
+
+
+def test_function_level_variables_resolve_locally(template, aws):
+    admin = aws.runner.function_env["AdminFunction"]
+    assert admin == {"AGGREGATOR_DLQ_URL": aws.ref("AggregatorDLQ")}
+    assert "AGGREGATOR_DLQ_URL" not in aws.env  # only while the admin function runs
