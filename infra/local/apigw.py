@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.local.events import http_event
+from infra.local.events import LOCAL_DOMAIN, http_event
 from infra.local.invoke import FunctionRunner, make_context
 from infra.local.routing import Router
 from infra.local.template import Template
@@ -186,6 +186,7 @@ class LocalApi:
                 path_parameters=match.path_parameters,
                 source_ip=source_ip,
                 request_id=request_id,
+                domain_name=lower.get("host") or LOCAL_DOMAIN,
             )
             response = self._invoke(match.function_id, event, request_id)
         response.headers.append(("apigw-requestid", request_id))

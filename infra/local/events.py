@@ -205,7 +205,7 @@ def dynamodb_stream_record(
     return {
         "eventID": record.get("eventID", uuid.uuid4().hex),
         "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventVersion": "1.1",  # what Lambda's stream events carry (GetRecords says 1.0)
         "eventSource": "aws:dynamodb",
         "awsRegion": record.get("awsRegion", region),
         "dynamodb": ddb,

@@ -226,7 +226,12 @@ def test_response_mapping_follows_payload_2_rules():
 
 
 def test_api_invokes_the_routed_handler_with_event_and_context(sample_api):
-    resp = sample_api.handle("GET", "/items/42", headers={"Origin": "https://app.example.test"}, query="a=1")
+    resp = sample_api.handle(
+        "GET",
+        "/items/42",
+        headers={"Origin": "https://app.example.test", "Host": "127.0.0.1:3000"},
+        query="a=1",
+    )
     assert resp.status == 200 and resp.function_id == "Echo"
     assert resp.json() == {"routeKey": "GET /items/{item_id}", "pathParameters": {"item_id": "42"}}
     assert resp.header("set-cookie") == "a=1; Path=/, b=2; Path=/"
@@ -235,6 +240,7 @@ def test_api_invokes_the_routed_handler_with_event_and_context(sample_api):
     _, event, context = sample.CALLS[-1]
     assert event["requestContext"]["requestId"] == resp.header("apigw-requestid")
     assert event["queryStringParameters"] == {"a": "1"}
+    assert event["requestContext"]["domainName"] == event["headers"]["host"] == "127.0.0.1:3000"
     assert context.function_name == "signalos-local-Echo"
     assert context.memory_limit_in_mb == 256
     assert 0 < context.get_remaining_time_in_millis() <= 7000
