@@ -391,3 +391,55 @@ def test_disabled_subscription_is_not_traded(accounts, table):
     subscriptions.replace(sub.model_copy(update={"enabled": False, "version": 2}), expected_version=1)
     assert fanout.dispatch_signal(event()).subscriptions == 0
     assert drain(url_a) == []
+
+
+def test_an_unreachable_queue_leaves_orders_pending_and_the_worker_resends_them(accounts, table, monkeypatch):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")
+    from signalos.trading import queues
+
+    real_send = queues.send_commands
+
+    def down(*a, **k):
+        raise ConnectionError("sqs unreachable")
+
+    monkeypatch.setattr(queues, "send_commands", down)
+    ev = event()
+    summary = fanout.dispatch_signal(ev)
+    assert summary.failed == 1 and summary.orders_enqueued == 0
+    [item] = list(table.query_all("USER#usr_a", sk_prefix="ORDER#"))
+    assert item["state"] == "pending" and "retrying" in item["state_reason"]
+    fanout.retry_later(ev)  # what the webhook does with an incomplete fan-out
+
+    monkeypatch.setattr(queues, "send_commands", real_send)
+    fanout_url = os.environ["FANOUT_QUEUE_URL"]
+    msgs = sqs().receive_message(QueueUrl=fanout_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)["Messages"]
+    records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in msgs]
+    assert fanout_worker.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
+    [(_, cmd)] = drain(url_a)
+    assert cmd.order_id == item["order_id"]
+    assert table.get(item["pk"], item["sk"])["state"] == "sent"
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 1
+
+
+def test_a_pending_order_past_its_expiry_is_closed_as_expired_not_sent(accounts, table, monkeypatch):
+    url_a = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a", order_expiry_seconds=5)
+    from signalos.trading import queues
+
+    def crash(*a, **k):
+        raise Crash
+
+    real_send = queues.send_commands
+    monkeypatch.setattr(queues, "send_commands", crash)
+    ev = event()
+    with pytest.raises(Crash):
+        fanout.dispatch_signal(ev)
+    monkeypatch.setattr(queues, "send_commands", real_send)
+    [item] = list(table.query_all("USER#usr_a", sk_prefix="ORDER#"))
+    later = utc_now() + timedelta(seconds=30)
+    monkeypatch.setattr(fanout, "utc_now", lambda: later)
+    fanout.dispatch_signal(ev)
+    assert drain(url_a) == []
+    stored = table.get(item["pk"], item["sk"])
+    assert stored["state"] == "expired" and stored["state_reason"] == "expired before it could be enqueued"

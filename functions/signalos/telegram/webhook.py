@@ -43,10 +43,18 @@ def _signals_service() -> Any:
     return service
 
 
-def _dispatch(event: Any) -> Any:
-    from signalos.trading.fanout import dispatch_signal
+def _dispatch(event: Any) -> None:
+    """Fan out now; what failed inline is retried by the fan-out worker (fan-out is idempotent)."""
+    from signalos.trading import fanout
 
-    return dispatch_signal(event)
+    try:
+        summary = fanout.dispatch_signal(event)
+        if not summary.failed:
+            return
+        log.warning("fan-out incomplete: retrying on the worker", extra={"signal_id": event.signal_id})
+    except Exception:
+        log.exception("fan-out failed: retrying on the worker", extra={"signal_id": event.signal_id})
+    fanout.retry_later(event)
 
 
 def handle_update(update: Any, *, received_at: datetime | None = None) -> WebhookResult:

@@ -10,6 +10,7 @@ ids: the queue drops a duplicate within five minutes, the bridge's journal after
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -124,31 +125,44 @@ def mark_sent(table: Table, item: Item, now: datetime) -> None:
         )
 
 
-def mark_failed(table: Table, item: Item, now: datetime, reason: str) -> None:
+def close_pending(table: Table, item: Item, now: datetime, state: str, reason: str) -> bool:
+    """pending -> `state` (failed/expired) with the reason; False when it already moved on."""
     stamp = iso(now)
     try:
         table.client.update_item(
             TableName=table.name,
             Key=serialize({"pk": item["pk"], "sk": item["sk"]}),
-            UpdateExpression="SET #st = :failed, state_reason = :r, updated_at = :t, "
+            UpdateExpression="SET #st = :new, state_reason = :r, updated_at = :t, "
             "transitions = list_append(if_not_exists(transitions, :empty), :tr) ADD version :one",
             ConditionExpression="#st = :pending",
             ExpressionAttributeNames={"#st": "state"},
             ExpressionAttributeValues=serialize(
                 {
-                    ":failed": "failed",
+                    ":new": state,
                     ":pending": "pending",
                     ":r": reason[:500],
                     ":t": stamp,
                     ":empty": [],
                     ":one": 1,
-                    ":tr": [transition_entry("failed", stamp)],
+                    ":tr": [transition_entry(state, stamp)],
                 }
             ),
         )
     except table.client.exceptions.ConditionalCheckFailedException:
-        log.info(
-            "order moved past pending before it was marked failed", extra={"order_id": item.get("order_id")}
+        return False
+    return True
+
+
+def note_not_enqueued(table: Table, item: Item, now: datetime, reason: str) -> None:
+    """Keep the order pending (a retry resends it) and say why it is still pending."""
+    with contextlib.suppress(ConditionFailed):  # a report moved it on meanwhile: nothing to say
+        table.update(
+            item["pk"],
+            item["sk"],
+            set_values={"state_reason": reason[:500], "updated_at": iso(now)},
+            condition="#st = :pending",
+            names={"#st": "state"},
+            values={":pending": "pending"},
         )
 
 
@@ -160,27 +174,35 @@ def send_and_mark(
     now: datetime,
     result: EnqueueResult,
 ) -> None:
-    """Send the commands of pending items and mark them sent (or failed, with the reason)."""
+    """Send the commands of pending items and mark them sent.
+
+    Orders past their expiry are closed as expired instead of sent. Orders SQS did not take stay
+    pending with the reason (the caller hands the fan-out to the worker, whose retry resends
+    them: same command ids, so nothing is delivered twice).
+    """
+    live_items, live_orders = [], []
+    for item, order in zip(items, orders, strict=True):
+        if order.is_expired(now):
+            close_pending(table, item, now, "expired", "expired before it could be enqueued")
+            result.failed.append(order.order_id)
+        else:
+            live_items.append(item)
+            live_orders.append(order)
+    items, orders = live_items, live_orders
     if not orders:
         return
     try:
         queues.send_commands(queue_url, orders)
-    except queues.EnqueueError as exc:
-        bad = set(exc.failed)
+    except Exception as exc:
+        log.exception("enqueue failed", extra={"queue_url": queue_url})
+        bad = set(exc.failed) if isinstance(exc, queues.EnqueueError) else {o.command_id for o in orders}
         for item, order in zip(items, orders, strict=True):
             if order.command_id in bad:
-                mark_failed(table, item, now, f"could not enqueue: {exc}")
+                note_not_enqueued(table, item, now, "not on the queue yet (queue unavailable): retrying")
                 result.failed.append(order.order_id)
             else:
                 mark_sent(table, item, now)
                 result.sent.append(order.order_id)
-        result.error = str(exc)
-        return
-    except Exception as exc:  # the queue is gone or unreachable: the user sees why, nothing is half-sent
-        log.exception("enqueue failed", extra={"queue_url": queue_url})
-        for item, order in zip(items, orders, strict=True):
-            mark_failed(table, item, now, "could not enqueue: order queue unavailable")
-            result.failed.append(order.order_id)
         result.error = f"order queue unavailable: {type(exc).__name__}"
         return
     for item, order in zip(items, orders, strict=True):

@@ -127,6 +127,11 @@ def _continue(event: SignalEvent, cursor: dict[str, Any] | None, summary: Fanout
     summary.continued = True
 
 
+def retry_later(event: SignalEvent) -> None:
+    """Hand a whole fan-out to the worker (after an inline failure): it redoes what is missing."""
+    queues.send_continuation({"kind": "dispatch", "event": event.model_dump(mode="json")})
+
+
 def continue_page(event: SignalEvent, cursor: dict[str, Any] | None) -> FanoutSummary:
     """One page of a continued fan-out (the worker): hand on the next page first, then work."""
     summary = FanoutSummary(signal_id=event.signal_id, revision=event.revision)
@@ -389,7 +394,8 @@ def _plan_and_enqueue(
             loader.extra_orders += len(items)
             result = enqueue.EnqueueResult()
             enqueue.send_and_mark(table, queue_url, items, open_orders, now, result)
-            status = "enqueued" if result.sent else "failed"
+            # Legs SQS did not take stay pending: "failed" makes the caller retry (resending them).
+            status = "failed" if result.error else "enqueued"
             return Outcome(
                 sub.subscription_id,
                 sub.user_id,
@@ -428,7 +434,7 @@ def _resend_pending(
         sub.subscription_id,
         sub.user_id,
         sub.account_id,
-        "exists",
+        "failed" if result.error else "exists",
         order_ids=result.existing,
         reason=result.error,
     )

@@ -3,6 +3,7 @@
 Message bodies (JSON):
     {"kind": "opens",  "event": SignalEvent, "cursor": <gsi1 key of the last subscription done> | null}
     {"kind": "manage", "event": SignalEvent, "accounts": [{"user_id", "account_id"}, ...]}
+    {"kind": "dispatch", "event": SignalEvent}   a whole fan-out again, after an inline failure
 
 Idempotent: order and command ids are derived from the signal, so a redelivered message
 resends only what is still pending. Partial batch failures are reported
@@ -31,6 +32,10 @@ def handle_message(body: str) -> None:
         summary = fanout.continue_page(event, payload.get("cursor"))
         if summary.failed:
             # Failed subscriptions are retried with the message (successful ones are idempotent).
+            raise RuntimeError(f"{summary.failed} subscription(s) failed")
+    elif kind == "dispatch":
+        summary = fanout.dispatch_signal(event)
+        if summary.failed:
             raise RuntimeError(f"{summary.failed} subscription(s) failed")
     elif kind == "manage":
         table = orders.trading_table()
