@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from signalos.analytics.aggregates import MemoryAggregates, physical_key, trade_record
-from signalos.analytics.data import _descriptive
+from signalos.analytics.data import descriptive_attributes
 from signalos.analytics.metrics import ClosedTrade
 
 pytestmark = pytest.mark.usefixtures("aws_module")
@@ -60,7 +60,8 @@ def seed(aws, user_id: str, closed: list[ClosedTrade], *, ledger: bool = False) 
     items = []
     for logical, c in store.records.items():
         pk, sk = physical_key(user_id, logical)
-        items.append({"pk": pk, "sk": sk, **_descriptive(logical), **{k: v for k, v in c.items() if v != 0}})
+        counters = {k: v for k, v in c.items() if v != 0}
+        items.append({"pk": pk, "sk": sk, **descriptive_attributes(logical), **counters})
     if ledger:
         for logical, t in store.ledger.items():
             pk, sk = physical_key(user_id, logical)

@@ -63,7 +63,7 @@ def add_operation(table_name: str, pk: str, sk: str, adds: Mapping[str, Any],
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
 
 
-def _descriptive(sk: str) -> dict[str, Any]:
+def descriptive_attributes(sk: str) -> dict[str, Any]:
     """`dim` (and `day` for day records) stored beside the counters, so items read back alone."""
     if sk.startswith(DAY_PREFIX):
         dim, day = sk[len(DAY_PREFIX):].rsplit("#", 1)
@@ -156,7 +156,7 @@ def _plan_image(user_id: str, trade: ClosedTrade | None, version: int | None, ev
         if adds:
             record_pk, record_sk = physical_key(user_id, logical)
             ops.append(add_operation(table_name, record_pk, record_sk, adds,
-                                     {**_descriptive(logical), "updated_at": now}))
+                                     {**descriptive_attributes(logical), "updated_at": now}))
     return ops, plan is not None, new_events
 
 
@@ -198,17 +198,6 @@ def apply_image(image: Mapping[str, Any], *, table: Table | None = None) -> Imag
     else:
         raise RuntimeError(f"could not apply the image of {order_id or user_id}: markers kept changing")
     return ImageOutcome("duplicate" if trade is not None else None, 0)
-
-
-def apply_closed_trade(user_id: str, trade: ClosedTrade, *, version: int | None = None,
-                       table: Table | None = None) -> str:
-    """Fold a closed trade given directly (backfills, tests): same path as a stream image."""
-    record = trade_record(trade)
-    image = {"entity": "order", "state": "closed", "user_id": user_id, "version": version,
-             "filled_volume": record.get("volume"), "entry_price": record.get("open_price"),
-             "net_profit": None, **record}
-    outcome = apply_image(image, table=table)
-    return outcome.trade or "duplicate"
 
 
 # --- reading -------------------------------------------------------------------------------------
