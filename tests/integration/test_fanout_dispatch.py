@@ -443,3 +443,24 @@ def test_a_pending_order_past_its_expiry_is_closed_as_expired_not_sent(accounts,
     assert drain(url_a) == []
     stored = table.get(item["pk"], item["sk"])
     assert stored["state"] == "expired" and stored["state_reason"] == "expired before it could be enqueued"
+
+
+def test_management_past_the_inline_threshold_continues_on_the_worker(accounts, table, monkeypatch):
+    urls = {n: add_account(accounts, f"usr_{n}", f"acc_{n}") for n in range(3)}
+    for n in range(3):
+        subscribe(f"usr_{n}", f"acc_{n}")
+    fanout.dispatch_signal(event(signal_id="sig_t"))
+    opened = {n: [c for _, c in drain(urls[n])] for n in range(3)}
+    monkeypatch.setenv("FANOUT_INLINE_MAX", "1")
+    summary = fanout.dispatch_signal(
+        event((SignalUpdate(action="breakeven"),), signal_id="sig_u", reply_to="sig_t")
+    )
+    assert summary.commands_enqueued == 1 and summary.continued
+    fanout_url = os.environ["FANOUT_QUEUE_URL"]
+    msgs = sqs().receive_message(QueueUrl=fanout_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)["Messages"]
+    records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in msgs]
+    assert fanout_worker.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
+    for n in range(3):
+        [(_, cmd)] = drain(urls[n])
+        assert (cmd.action, cmd.account_id) == ("breakeven", f"acc_{n}")
+        assert cmd.target_order_ids == [c.order_id for c in opened[n]]
