@@ -12,6 +12,7 @@ and the rules result stands. `--rules FILE` applies a provider's ProviderRules (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -36,6 +37,10 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(Exception):
+    """A bad command line or input file: reported on stderr, exit status 2."""
+
+
 def _load_rules(path: str | None) -> Any:
     if path is None:
         return None
@@ -47,24 +52,28 @@ def _load_rules(path: str | None) -> Any:
         with open(path, encoding="utf-8") as fh:
             return ProviderRules.model_validate(json.load(fh))
     except OSError as exc:
-        raise SystemExit(_usage_error(f"cannot read rules file {path}: {exc.strerror}")) from None
-    except json.JSONDecodeError as exc:
-        message = f"rules file {path} is not JSON: {exc.msg} (line {exc.lineno})"
-        raise SystemExit(_usage_error(message)) from None
+        raise UsageError(f"cannot read rules file {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"rules file {path} is not JSON: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "rules"
-        raise SystemExit(_usage_error(f"rules file {path}: {where}: {first.get('msg')}")) from None
+        raise UsageError(f"rules file {path}: {where}: {first.get('msg')}") from None
 
 
-def _usage_error(message: str) -> int:
-    print(f"signalos: {message}", file=sys.stderr)
-    return EXIT_USAGE
+def _utf8(stream: IO[str]) -> None:
+    """Write UTF-8 whatever the locale says (posts are full of emoji); large buffered writes."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):  # a stream that cannot change encoding now
+            reconfigure(encoding="utf-8", errors="replace")
 
 
 # --- the LLM fallback (optional) -----------------------------------------------------------
-def _llm_parser() -> Callable[[str], Any] | None:
-    """A function text -> ParseResult|None backed by the model, or None (with a note on stderr)."""
+def _llm_parser() -> Callable[[str, Any], Any] | None:
+    """(text, rules result) -> the model's result when the rules were unsure and the model's
+    answer passes every check, else the rules result; None (with a note on stderr) when the
+    LLM cannot be used here."""
     try:
         from signalos.signals import config, llm
     except ImportError as exc:
@@ -193,12 +202,15 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
     if args.jsonl:
         if args.text is not None:
-            return _usage_error("--jsonl reads stdin; do not also give TEXT")
+            raise UsageError("--jsonl reads stdin; do not also give TEXT")
+        _utf8(sys.stdout)
+        source = getattr(sys.stdin, "buffer", None)
+        lines = source if source is not None else (line.encode("utf-8") for line in sys.stdin)
+        _parse_lines(lines, sys.stdout, parse)
         sys.stdout.flush()
-        with open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False, buffering=1 << 16) as out:
-            _parse_lines(sys.stdin.buffer, out, parse)
         return EXIT_OK
     text = args.text if args.text is not None else sys.stdin.read()
+    _utf8(sys.stdout)
     result = parse(text)
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
@@ -210,8 +222,12 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    if args.command == "parse":
-        return _cmd_parse(args)
+    try:
+        if args.command == "parse":
+            return _cmd_parse(args)
+    except UsageError as exc:
+        print(f"signalos: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser.print_help(sys.stderr)  # pragma: no cover - argparse enforces a command
     return EXIT_USAGE
 

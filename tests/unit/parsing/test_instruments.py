@@ -82,8 +82,21 @@ def test_dictionary_is_consistent():
     instruments = all_instruments()
     symbols = [i.symbol for i in instruments]
     assert len(symbols) == len(set(symbols))
-    assert {"EURUSD", "XAUUSD", "US30", "NAS100", "SPX500", "GER40", "UK100", "JP225", "USOIL",
-            "UKOIL", "BTCUSD", "ETHUSD", "XAGUSD"} <= set(symbols)
+    assert {
+        "EURUSD",
+        "XAUUSD",
+        "US30",
+        "NAS100",
+        "SPX500",
+        "GER40",
+        "UK100",
+        "JP225",
+        "USOIL",
+        "UKOIL",
+        "BTCUSD",
+        "ETHUSD",
+        "XAGUSD",
+    } <= set(symbols)
     for inst in instruments:
         lo, hi = inst.price_range
         assert 0 < lo < hi, inst.symbol

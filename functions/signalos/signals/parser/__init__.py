@@ -211,6 +211,9 @@ def _read_setups(s: str, lexed: Lexed, heads: list, rejected: list[str]) -> list
         if not_a_signal:
             rejected.append("education, not a signal")
             continue
+        if draft.hedged:
+            rejected.append("a heads-up without levels")
+            continue
         if head.weak and not ((draft.stop_loss is not None or draft.sl_pips is not None)
                               and (draft.take_profits or draft.tp_pips)):
             rejected.append("commentary")  # "bearish momentum": an order needs its levels

@@ -46,7 +46,7 @@ _SIDES: dict[str, tuple[str, str | None, int]] = {
 
 _WORD_KINDS: dict[str, int] = {
     **dict.fromkeys(("sl", "sls", "stoploss", "invalidation", "invalid", "inval"), SL),
-    **dict.fromkeys(("tp", "tps", "tp's", "target", "targets", "tgt", "tgts", "takeprofit"), TP),
+    **dict.fromkeys(("tp", "tps", "tp's", "target", "targets", "tgt", "tgts", "takeprofit", "targeting"), TP),
     **dict.fromkeys(("entry", "entries", "enter"), ENTRY),
     **dict.fromkeys(("at", "zone", "area", "around", "near", "between", "from", "range", "band", "region",
                      "price"), SOFT),
@@ -72,7 +72,7 @@ _WORD_KINDS: dict[str, int] = {
         "inprofit", "win", "wins", "won", "loss", "lost", "done", "running", "success", "successful",
         "congrats", "congratulations", "boom", "nailed", "delivered", "delivering", "gained", "bagged",
         "cashed", "recap", "summary", "results", "result", "report", "performance", "yesterday",
-        "yesterday's", "profits", "triggered", "activated", "filled",
+        "yesterday's", "profits", "triggered", "activated", "filled", "made", "earned", "collected",
     ), RESULT),
     **dict.fromkeys(("our", "my", "your", "their", "his", "her", "the", "this", "that", "these", "those",
                      "previous", "last", "its", "any", "every", "next"), POSS),
@@ -85,19 +85,20 @@ _LEXICON: dict[str, tuple[int, str | None, str | None, int]] = {
 # Words whose meaning depends on the next word ("stop loss" vs "stop order", "buy limit").
 _PAIR_STARTS = frozenset((
     "stop", "take", "profit", "open", "opening", "buy", "sell", "long", "short", "s", "t", "in", "wait",
-    "waiting", "instant", "si",
+    "waiting", "instant", "si", "as", "so", "lot", "lots", "lotsize", "volume",
 ))
 _KEYWORD_INDEX = re.compile(r"^(tp|t|tgt|target|sl)(\d+)$")
 _PIP_SUFFIXES = frozenset(("p", "pip", "pips", "pts", "pt", "points"))
 _PIP_WORDS = frozenset(("pips", "pip", "points", "pts", "pipettes"))
 _NOT_A_SIDE_AFTER = frozenset(("term", "run", "time", "squeeze", "side", "off", "terms", "while", "ago"))
 _END_CHARS = frozenset(".!?;")
+_SIZE_WORDS = frozenset(("lot", "lots", "lotsize", "contracts", "contract", "units", "shares"))
 
 # One regex splits the post; Python classifies each piece by its first character.
 _LEX = re.compile(
     r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)?"  # word ("tp1", "don't", "xauusd")
     r"|(?<![^\s(])[+-]\d+(?:[.,]\d+)*[^\W\d_]*"  # signed number: "+40", "(-35"
-    r"|#\d+|\d+:\d+(?![\d.,])"  # "#1", "13:15", "1:3": never prices
+    r"|#\d+|\d+:\d+(?!\d)"  # "#1", "13:15", "1:3": never prices
     r"|\d+(?:[.,]\d+)*[^\W\d_]*"  # number, maybe with letters glued on ("30p", "15m")
     r"|\S|\n"
 )
@@ -194,6 +195,8 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
                         flags |= PIPSF
                     elif nxt == "%":
                         flags |= PCT
+                    elif nxt in _SIZE_WORDS:
+                        continue  # "1 lot", "0.5 lots": a size, not a price
                 if "," not in num and num.count(".") <= 1:
                     value = float(num)
                     append((NUM, num, value * 1000 if suffix == "k" else value, None, flags, line, sent))
@@ -312,6 +315,17 @@ def _pair(word: str, raw: list[str], i: int, n: int, line: int, sent: int) -> tu
     if word in ("wait", "waiting"):  # "wait is over": the signal is here, not a hedge
         if nxt == "is" and i + 1 < n and raw[i + 1] == "over":
             return i + 2, (WORD, "wait is over", None, None, 0, line, sent)
+        return i, None
+    if word in ("as", "so"):  # "as long as gold holds 2000": a condition
+        if nxt == "long" and i + 1 < n and raw[i + 1] == "as":
+            return i + 2, (HEDGE, "as long as", None, None, 0, line, sent)
+        return i, None
+    if word in ("lot", "lots", "lotsize", "volume"):  # "lot 0.05", "lot size: 0.01": a size, not a price
+        j = i
+        while j < n and raw[j] in (":", "size", "=", "-"):
+            j += 1
+        if j < n and raw[j][0] in _DIGITS:
+            return j + 1, (WORD, word, None, None, 0, line, sent)
         return i, None
     if word == "instant":
         return (i + 1 if nxt == "execution" else i), (MARKET, word, None, None, 0, line, sent)

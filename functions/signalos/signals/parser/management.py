@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from signalos.signals.parser.lexer import number_parts, sentence_bounds
 
-_NUM = r"(\d+(?:[.,]\d+)*)"
+_NUM = r"(?<![\w.])(\d+(?:[.,]\d+)*)"  # a whole number, never the "1" of "tp1"
 _SLK = r"(?:sl|s/l|stop(?:[ -]?loss(?:es)?)?|stops|stoploss)"
 _TPK = (r"(?:(?:tp|target|tgt)\d{1,2}|(?:tps?|t/p|take[ -]?profits?|targets?|tgt)"
         r"(?: *\d{1,2}(?![\d.,]))?)")
@@ -55,46 +55,59 @@ def _alt(words: tuple[str, ...]) -> str:
     return "(?:" + "|".join(words) + ")"
 
 
-# (action, regex, confidence tier 0 explicit / 1 inferred, trigger words: all groups must meet the post)
+_AUDIENCE = r"(?! (?:you|u|anyone|someone|those|everyone|everybody|ya)\b)"  # "if you ...": not a condition
+_TO_BE = r"(?:(?:to|at|on) (?:be|entry|entry price|open price|cost)|break[ -]?even|breakeven|b/e)"
+_BE_ALONE = r"(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be)"
+_BE_TAIL = (r"(?: (?:now|all|everyone|guys|please|everything))*"
+            r"(?: (?:on|for) (?:all |the |my |your |our )?[a-z0-9/]+(?: (?:trades?|positions?|orders?))?)?")
+_SL_SAID = r"(?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)"
+_TP_SAID = r"(?:moved|changed|updated|extended|adjusted|now)"
+_ALL_OF = (r"(?:all|everything|every|the rest|rest|remaining|all remaining|the remaining|it|them|now|"
+           r"manually|market)\b")
+_TRADES = r"(?:(?:all|both) )?(?:(?:my|your|our|the|this|these|those|all) )*(?:trades?|positions?|orders?)\b"
+_OWNER = r"(?:(?:my|your|our|the|all|this|that) )*"
+_OUT_OF = (r"out(?: of (?:this |the |that |my |our |all |these |those )?(?P<obj>[a-z0-9/]+)"
+           r"| now| here| at| with|(?= *(?:[.!,\n]|$)))")
+_WE = r"(?:i'?m|i am|we'?re|we are|everybody|everyone|all|get|getting)"
+_CANCEL = r"(?:cancel|cancelled|canceled|cancelling|void)\b(?! (?:sl|tp|stop|target|the sl|the tp|your sl))"
+_PENDING = (r"(?:orders?|limits?|pending|it|them|setups?|signals?|entry|entries|trades?|buylimit|selllimit|"
+            r"buystop|sellstop)\b")
+_DELETE = (r"(?:delete|deleted|remove|removed|withdraw)(?: (?:the|this|that|all|your|my|our|any|every|these|"
+           rf"those|buy|sell|[a-z]{{6}}))* {_PENDING}")
+_HALF_OFF = (r"(?:^|[ (])(\d{1,3} *%|half|a quarter|a third) "
+             r"(?:of (?:the |your |my )?(?:position|trade|lots?|size) )?"
+             r"(?:off (?:the table|here|now)|out (?:now|here))\b")
+_NOT_VALID = r"\bno longer valid\b|\bnot valid any ?more\b"
+_BE_WORDS = ("be", "b", "break", "breakeven")
+
+# (action, regex, confidence tier 0 explicit / 1 inferred, trigger word groups: each must meet the post)
 _PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
     ("breakeven", rf"\b{_SLK} *(?:to|at|@|on|=|:|-|>) *{_BE}\b", 0,
-     (_SL_WORDS, ("be", "b", "break", "breakeven", "entry", "entries", "cost", "open", "opening"))),
-    ("breakeven", rf"\b{_alt(_BE_MOVE)}\b(?: [a-z']+){{0,3}}? "
-                  rf"(?:(?:to|at|on) be|break[ -]?even|breakeven|b/e)\b",
-     0, (_BE_MOVE, ("be", "b", "break", "breakeven"))),
+     (_SL_WORDS, (*_BE_WORDS, "entry", "entries", "cost", "open", "opening"))),
+    ("breakeven", rf"\b{_alt(_BE_MOVE)}\b(?: [a-z']+){{0,3}}? {_TO_BE}\b", 0,
+     (_BE_MOVE, (*_BE_WORDS, "entry", "cost", "open"))),
     ("breakeven", rf"\b{_alt(_RF_VERBS)}\b(?: [a-z']+){{0,3}}? {_RISK_FREE}\b", 1,
      (_RF_VERBS, ("risk", "riskfree", "zero", "no"))),
-    ("breakeven", r"(?m)^[^\w\n]*(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be)"
-                  r"(?: (?:now|all|everyone|guys|please))*[^\w\n]*$", 0,
-     (("be", "b", "break", "breakeven"),)),
+    ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_TAIL}[^\w\n]*$", 0, (_BE_WORDS,)),
     ("move_sl", rf"\b{_alt(_MOVE)}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0, (_MOVE, _SL_WORDS)),
     ("move_sl", rf"\b(?:new|updated|revised) {_SLK}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
      (("new", "updated", "revised"), _SL_WORDS)),
-    ("move_sl", rf"\b{_SLK} (?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)\b"
-                rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
+    ("move_sl", rf"\b{_SLK} {_SL_SAID}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
      (_SL_WORDS, ("moved", "now", "updated", "changed", "adjusted", "raised", "lowered", "trailed",
                   "tightened"))),
     ("modify_tp", rf"\b{_alt(_TP_MOVE)}\b{_GAP}\b{_TPK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0,
      (_TP_MOVE, _TP_WORDS)),
-    ("modify_tp", rf"\b(?:tp|target)\d{{0,2}} (?:moved|changed|updated|extended|adjusted|now)\b"
-                  rf"[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
+    ("modify_tp", rf"\b(?:tp|target)\d{{0,2}} {_TP_SAID}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
      (_TP_WORDS, ("moved", "changed", "updated", "extended", "adjusted", "now"))),
     ("close_partial", rf"\b{_alt(_PARTIAL)}\b(?: (?:out|in|off))?(?: (?:your|my|our|the|of|a|an|one))* "
                       rf"{_FRACTION}", 0, (_PARTIAL,)),
-    ("close_partial", r"(?:^|[ (])(\d{1,3} *%|half|a quarter|a third) (?:of (?:the |your |my )?"
-                      r"(?:position|trade|lots?|size) )?(?:off|out)\b", 0, (("off", "out"),)),
+    ("close_partial", _HALF_OFF, 0, (("off", "out"),)),
     ("close_partial", r"\bpartial (?:close|closing|exit|tp|take profit|profits?)\b", 0, (("partial",),)),
-    ("close_all", r"\b(?:close|closing|exit|exiting) (?:(?:all|everything|every|the rest|rest|remaining|"
-                  r"all remaining|the remaining|it|them|now|manually|market)\b|(?:(?:all|both) )?"
-                  r"(?:(?:my|your|our|the|this|these|those|all) )*(?:trades?|positions?|orders?)\b)", 0,
-     (_CLOSE,)),
+    ("close_all", rf"\b{_alt(_CLOSE)} (?:{_ALL_OF}|{_TRADES})", 0, (_CLOSE,)),
     ("close_all", r"\btake (?:the |your |all |some )?profits? now\b", 0, (("take",), ("now",))),
-    ("close_all", r"\b(?:i'?m|i am|we'?re|we are|everybody|everyone|all|get|getting) out\b", 1, (("out",),)),
-    ("close_all", r"\b(?:close|closing|exit|exiting) #?(?P<sym>[a-z][a-z0-9]*(?:[/ ][a-z0-9]+)?)", 0,
-     (_CLOSE,)),
-    ("cancel_pending", r"\b(?:cancel|cancelled|canceled|cancelling|delete|deleted|remove|removed|withdraw|"
-                       r"void)\b(?! (?:sl|tp|stop|target|the sl|the tp|your sl))|\bno longer valid\b"
-                       r"|\bnot valid any ?more\b", 0,
+    ("close_all", rf"\b{_WE} {_OUT_OF}", 1, (("out",),)),
+    ("close_all", rf"\b{_alt(_CLOSE)} {_OWNER}#?(?P<sym>[a-z][a-z0-9]*(?:[/ ][a-z0-9]+)?)", 0, (_CLOSE,)),
+    ("cancel_pending", rf"\b{_CANCEL}|\b{_DELETE}|{_NOT_VALID}", 0,
      (("cancel", "cancelled", "canceled", "cancelling", "delete", "deleted", "remove", "removed", "withdraw",
        "void", "longer", "anymore", "any"),)),
 )
@@ -109,8 +122,11 @@ for _number, (*_, _triggers) in enumerate(_COMPILED):
     for _word in _triggers[0]:
         _BY_TRIGGER.setdefault(_word, []).append(_number)
 _TRIGGERS = frozenset(_BY_TRIGGER)
-_CONDITIONAL = re.compile(r"\b(?:if|when|whenever|once|unless|until)\b(?! (?:you|u|anyone|someone|those|"
-                          r"everyone|everybody|ya)\b)")
+_CONDITIONAL = re.compile(rf"\b(?:if|when|whenever|once|unless|until)\b{_AUDIENCE}")
+_LATER_CONDITION = re.compile(rf"\b(?:if|when|whenever|once|unless|until|after|as soon as)\b{_AUDIENCE}")
+_TRADE_WORDS = frozenset(("trade", "trades", "position", "positions", "it", "them", "buy", "buys", "sell",
+                          "sells", "long", "longs", "short", "shorts", "market", "one", "pair", "setup",
+                          "signal"))
 _NEGATED = re.compile(r"\b(?:not|never|don'?t|no need to|nothing|avoid)(?: \w+)? ?$")
 _HEDGED = re.compile(r"\b(?:might|may|could|consider|considering|thinking|maybe|possibly|perhaps|planning)\b")
 _FRACTIONS = {"half": 0.5, "quarter": 0.25, "third": 1 / 3, "two thirds": 2 / 3, "three quarters": 0.75,
@@ -159,8 +175,10 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
         if len(triggers) > 1 and triggers[1].isdisjoint(words):
             continue
         for m in regex.finditer(s):
-            if action == "close_all" and m.lastgroup == "sym" and not is_symbol(m.group("sym")):
-                continue
+            if action == "close_all" and m.lastgroup in ("sym", "obj"):
+                name = m.group(m.lastgroup)
+                if not (is_symbol(name) or (m.lastgroup == "obj" and name in _TRADE_WORDS)):
+                    continue  # "close to 2050", "we're out of the office"
             if bounds is None:
                 bounds = sentence_bounds(s)
             start = m.start()
@@ -169,6 +187,9 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
             before = s[sent_start:start]
             if _CONDITIONAL.search(before) or _NEGATED.search(before) or _HEDGED.search(before):
                 continue
+            sent_end = bounds[sent] if sent < len(bounds) else len(s)
+            if _LATER_CONDITION.search(s, m.end(), sent_end):
+                continue  # "move SL to BE when TP1 hits": a plan for later, not an instruction now
             ins = Instruction(action, start, m.end(), sent, tier=tier)
             if action in ("move_sl", "modify_tp"):
                 parts = number_parts(m.group(m.lastindex or 1))
@@ -176,7 +197,6 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
                     continue
                 ins.price = parts[0][0]
             elif action == "close_partial":
-                sent_end = bounds[sent] if sent < len(bounds) else len(s)
                 said = m.group(1) if m.lastindex else m.group()
                 ins.fraction = _fraction(said, s[sent_start:sent_end])
                 if ins.fraction is None and "some" in said:

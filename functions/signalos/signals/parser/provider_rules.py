@@ -38,6 +38,7 @@ MAX_KEYWORD_CHARS = 32
 MAX_PIPS = 10_000.0
 
 _SYMBOL_SHAPE = re.compile(r"^[A-Z0-9]{2,20}$")
+_SYMBOL_WRITTEN = re.compile(r"^[#$]?[A-Za-z0-9]{1,12}(?:[ /._-][A-Za-z0-9]{1,12})?$")  # "GBP/TRY", "US 30"
 _KEYWORD_SHAPE = re.compile(r"^[^\W\d_][\w' -]*$")
 
 
@@ -258,6 +259,6 @@ def _canonical(symbol: str) -> str:
     if inst is not None:
         return inst.symbol
     cleaned = clean_name(symbol)
-    if not _SYMBOL_SHAPE.match(cleaned):
+    if not _SYMBOL_WRITTEN.match(symbol.strip()) or not _SYMBOL_SHAPE.match(cleaned):
         raise ValueError(f"{symbol!r} is not an instrument symbol")
     return cleaned

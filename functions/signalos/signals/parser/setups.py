@@ -90,11 +90,16 @@ _NOT_ORDER_AFTER = frozenset((
     "signals", "orders", "positions", "trades", "ideas", "setups", "opportunities", "volume", "volumes",
     "interest", "liquidity", "candle", "candles", "wick", "wicks", "program", "button", "programs",
     "strategy", "strategies", "bot", "bots", "course", "group", "channel", "room", "members",
+    "dip", "dips", "rally", "rallies", "pullback", "pullbacks", "bounce", "bounces", "breakout", "breakouts",
+    "retest", "retests", "news", "rumour", "rumor", "rumours", "rumors",
 ))
 _AUDIENCE = frozenset(("you", "u", "anyone", "someone", "those", "everyone", "everybody", "ya"))
 _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
 _NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
 _LEVEL_KINDS = frozenset((NUM, SL, TP, ENTRY))
+# Later in a post without levels, these make it a heads-up ("GOLD SELL SIGNAL / wait for my entry").
+_HEADS_UP = frozenset(("wait", "waiting", "soon", "coming", "upcoming", "prepare", "preparing", "ready",
+                       "standby", "later", "tomorrow", "confirmation", "details"))
 
 
 @dataclass(slots=True)
@@ -127,6 +132,7 @@ class Draft:
     stray_numbers: int = 0
     warnings: list[str] = field(default_factory=list)
     penalty: float = 0.0
+    hedged: bool = False
 
     @property
     def has_levels(self) -> bool:
@@ -242,6 +248,13 @@ def _rejection(toks: list[Token], i: int) -> str | None:
             if u[TEXT] in _CONDITIONAL and k + 1 < len(toks) and toks[k + 1][TEXT] in _AUDIENCE:
                 continue
             return "hedged or conditional"
+    # a question ("Buy EURUSD?", "Should we sell gold?") asks, it does not order
+    for k in range(i + 1, len(toks)):
+        u = toks[k]
+        if u[SENT] != sent:
+            break
+        if u[TEXT] == "?":
+            return "a question"
     return None
 
 
@@ -344,6 +357,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
     results = False
     pl_marks = 0
     market = False
+    hedged_later = False
     order_type = head.order_type
     prev_i = -1
     for j in range(lo, hi):
@@ -394,8 +408,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
             else:
                 if t[LINE] > head_line or t[SENT] != head_sent:
                     d.stray_numbers += 1
-                if flags & SIGNED and t[LINE] == head_line:
-                    pl_marks += 1
+                if (flags & SIGNED and t[LINE] == head_line) or flags & PIPSF:
+                    pl_marks += 1  # "+120" next to the setup, or "made 120 pips": a result
             fresh = False
             prev_i = j
             continue
@@ -408,7 +422,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
             run += 1
             fresh = t[EXTRA] is None
         elif k == ENTRY:
-            state = F_ENTRY if entry_i < 0 else F_NONE
+            if t[TEXT] != "@" or state not in (F_SL, F_TP):  # "SL @ 2338" keeps its field
+                state = F_ENTRY if entry_i < 0 else F_NONE
         elif k == SOFT:
             if state == F_PRE:
                 state = F_ENTRY
@@ -438,8 +453,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                 paren += 1
             elif text == ")":
                 paren = max(0, paren - 1)
-            elif text == "|" and state in (F_PRE, F_ENTRY):
-                state = F_NONE
+            elif text == "|" and state in (F_PRE, F_ENTRY) and entry_i >= 0:
+                state = F_NONE  # "XAUUSD | BUY | 2345 | SL ...": a separator before the entry is fine
         elif k == SIDE:
             if state == F_PRE and t[VAL] != head.side:
                 state = F_NONE
@@ -450,6 +465,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                         item[1] = True
         elif k != SYM:  # WORD, POSS, HEDGE, NEG
             text = t[TEXT]
+            if text in _HEADS_UP and t[SENT] != head_sent:
+                hedged_later = True
             if state == F_PRE:
                 if k in (HEDGE, NEG) or text not in _PRE_FILLER:
                     state = F_NONE
@@ -493,6 +510,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
     read = [i for i in (entry_i, zone_i, sl_i) if i >= 0] + [it[0] for it in prices]
     if any(toks[i][EXTRA] is not None for i in read):
         _prefer_plausible(d, [toks[i] for i in read])
+    if hedged_later and not d.has_levels:
+        d.hedged = True  # "GOLD SELL SIGNAL / wait for my entry": a heads-up, not an order yet
     return d, results or pl_marks > 0
 
 
