@@ -194,36 +194,12 @@ def _process(
     accounts = _accounts()
     account = accounts.get_account(sub.user_id, sub.account_id)
     if not account_usable(account):
-        return [
-            _reject(
-                table,
-                event,
-                sub,
-                setup,
-                i,
-                "ACCOUNT_UNAVAILABLE",
-                "ACCOUNT_UNAVAILABLE: the trading account is missing or disabled",
-                now,
-            )
-            for i, setup in enumerate(event.parse.opens)
-        ]
+        return _reject_every_setup(table, event, sub, "the trading account is missing or disabled", now)
     try:
         queue_url = enqueue.account_queue_url(account, sub.user_id, sub.account_id)
     except enqueue.QueueMismatch as exc:
         log.error("account queue mismatch", extra={"account_id": sub.account_id, "error": str(exc)})
-        return [
-            _reject(
-                table,
-                event,
-                sub,
-                setup,
-                i,
-                "ACCOUNT_UNAVAILABLE",
-                "ACCOUNT_UNAVAILABLE: the account's order queue is not set up",
-                now,
-            )
-            for i, setup in enumerate(event.parse.opens)
-        ]
+        return _reject_every_setup(table, event, sub, "the account's order queue is not set up", now)
     rules = effective_rules(sub.rules, account)
     existing = [
         o
@@ -438,6 +414,15 @@ def _resend_pending(
         order_ids=result.existing,
         reason=result.error,
     )
+
+
+def _reject_every_setup(
+    table: Table, event: SignalEvent, sub: subscriptions.Subscription, why: str, now: datetime
+) -> list[Outcome]:
+    return [
+        _reject(table, event, sub, setup, i, "ACCOUNT_UNAVAILABLE", f"ACCOUNT_UNAVAILABLE: {why}", now)
+        for i, setup in enumerate(event.parse.opens)
+    ]
 
 
 def _reject(
