@@ -49,6 +49,12 @@ def updates(text: str) -> list[tuple]:
         ("Setup not valid anymore, remove the sell stop", [("cancel_pending", None, None)]),
         ("TP 2065", [("modify_tp", 2065.0, None)]),
         ("SL 1.0835", [("move_sl", 1.0835, None)]),
+        ("Breakeven EURUSD", [("breakeven", None, None)]),
+        ("BE now", [("breakeven", None, None)]),
+        ("Modify SL 1.0820", [("move_sl", 1.082, None)]),
+        ("Close partial 50% EURUSD", [("close_partial", None, 0.5)]),
+        ("tp1 done ✅ move sl to entry", [("breakeven", None, None)]),
+        ("setup invalid, we cancel the order", [("cancel_pending", None, None)]),
     ],
 )
 def test_instructions(text, expected):
@@ -77,6 +83,7 @@ def test_update_names_the_instrument_when_the_post_does():
         "Hold the trade, don't close yet",
         "Price is close to 2050",
         "We might close early today",
+        "Breakeven is key to managing risk",
     ],
 )
 def test_not_instructions(text):

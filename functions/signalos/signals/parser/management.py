@@ -58,6 +58,8 @@ def _alt(words: tuple[str, ...]) -> str:
 _AUDIENCE = r"(?! (?:you|u|anyone|someone|those|everyone|everybody|ya)\b)"  # "if you ...": not a condition
 _TO_BE = r"(?:(?:to|at|on) (?:be|entry|entry price|open price|cost)|break[ -]?even|breakeven|b/e)"
 _BE_ALONE = r"(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be)"
+_BE_TAIL_WORD = r"(?:now|all|everyone|guys|please|everything|on|for)\b"
+_BE_SYMBOL = rf"(?: #?(?!{_BE_TAIL_WORD})(?P<sym>[a-z][a-z0-9/]*))?"  # "Breakeven EURUSD"
 _BE_TAIL = (r"(?: (?:now|all|everyone|guys|please|everything))*"
             r"(?: (?:on|for) (?:all |the |my |your |our )?[a-z0-9/]+(?: (?:trades?|positions?|orders?))?)?")
 _SL_SAID = r"(?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)"
@@ -88,7 +90,7 @@ _PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
      (_BE_MOVE, (*_BE_WORDS, "entry", "cost", "open"))),
     ("breakeven", rf"\b{_alt(_RF_VERBS)}\b(?: [a-z']+){{0,3}}? {_RISK_FREE}\b", 1,
      (_RF_VERBS, ("risk", "riskfree", "zero", "no"))),
-    ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_TAIL}[^\w\n]*$", 0, (_BE_WORDS,)),
+    ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_SYMBOL}{_BE_TAIL}[^\w\n]*$", 0, (_BE_WORDS,)),
     ("move_sl", rf"\b{_alt(_MOVE)}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0, (_MOVE, _SL_WORDS)),
     ("move_sl", rf"\b(?:new|updated|revised) {_SLK}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
      (("new", "updated", "revised"), _SL_WORDS)),
@@ -175,10 +177,13 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
         if len(triggers) > 1 and triggers[1].isdisjoint(words):
             continue
         for m in regex.finditer(s):
-            if action == "close_all" and m.lastgroup in ("sym", "obj"):
-                name = m.group(m.lastgroup)
-                if not (is_symbol(name) or (m.lastgroup == "obj" and name in _TRADE_WORDS)):
-                    continue  # "close to 2050", "we're out of the office"
+            named = m.groupdict() if regex.groupindex else None
+            if named:  # the words after "close", "out of", "breakeven" must name a trade or an instrument
+                sym, obj = named.get("sym"), named.get("obj")
+                if sym is not None and not is_symbol(sym):
+                    continue  # "close to 2050", "breakeven is key"
+                if obj is not None and not (obj in _TRADE_WORDS or is_symbol(obj)):
+                    continue  # "we're out of the office"
             if bounds is None:
                 bounds = sentence_bounds(s)
             start = m.start()
