@@ -197,3 +197,29 @@ def test_pdf_report_renders_with_the_headline_numbers(aws_module, call_api, alic
 def test_poppler_is_installed():
     """The report tests render with Debian poppler-utils (`make setup` installs it)."""
     assert shutil.which("pdftotext") and shutil.which("pdftoppm")
+
+
+def test_a_cut_trade_list_keeps_complete_breakdowns(call_api, alice, aws_module, tmp_path, monkeypatch):
+    from signalos.analytics import pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "MAX_TRADES_LISTED", 3)
+    status, _, report = call_api("POST", f"{A}/report/pdf", headers=alice[1],
+                                 json={"start": "2026-11-02", "end": "2026-11-09", "starting_equity": 10000})
+    assert status == 201, report
+    key = f"reports/{alice[0]}/{report['report_id']}.pdf"
+    path = tmp_path / "cut.pdf"
+    obj = aws_module.client("s3").get_object(Bucket=aws_module.ref("ReportsBucket"), Key=key)
+    path.write_bytes(obj["Body"].read())
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "The first 3 of 8 trades, oldest first." in text
+    gold = next(line for line in text.splitlines() if "Gold VIP" in line and "+305.00" in line)
+    assert "80.0%" in gold  # from the day records: 5 trades, 4 won, +305.00
+
+
+def test_a_report_for_someone_elses_account_is_404(call_api, alice):
+    status, _, body = call_api("POST", f"{A}/report/pdf", headers=alice[1], json={"account_id": "acc_main"})
+    assert status == 404 and body["error"]["code"] == "ACCOUNT_NOT_FOUND"
+    status, _, body = call_api("POST", f"{A}/report/pdf", headers=alice[1],
+                               json={"start": "2026-11-09", "end": "2026-11-01"})
+    assert status == 422

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
@@ -18,7 +19,7 @@ from typing import Any
 
 from signalos.analytics import data, service
 from signalos.analytics.aggregates import user_pk
-from signalos.analytics.metrics import compute_metrics
+from signalos.analytics.metrics import ClosedTrade, compute_metrics, metrics_from_trades
 from signalos.analytics.models import ReportIn
 from signalos.common import settings
 from signalos.common.clock import epoch_seconds, iso, utc_now
@@ -60,23 +61,37 @@ def _presign(key: str, filename: str) -> str:
                 "ResponseContentDisposition": f'attachment; filename="{filename}"'})
 
 
-def _breakdown(user_id: str, prefix: str, base: service.Base, names: dict[str, str]) -> list[Any]:
-    """Per-provider (`P#`) or per-symbol (`S#`) rows for the period, best first."""
+def _row(name: str, m: Any) -> Any:
     from signalos.analytics.pdf import BreakdownRow
 
+    return BreakdownRow(name, m.total_trades, m.win_rate, m.total_pnl, m.profit_factor, m.max_drawdown_pct,
+                        m.total_volume)
+
+
+def _breakdown_from_aggregates(user_id: str, prefix: str, base: service.Base,
+                               names: dict[str, str]) -> list[Any]:
+    """Per-provider (`P#`) or per-symbol (`S#`) rows from the day records (all accounts)."""
     dims = [str(t["dim"]) for t in data.read_totals(user_id, prefix)]
 
-    def row(dim: str) -> BreakdownRow | None:
+    def row(dim: str) -> Any:
         days = data.read_days(user_id, dim, base.start, base.end)
         m = compute_metrics(days, base.starting_equity, start=base.start, end=base.end)
-        if not m.total_trades:
-            return None
         key = dim.removeprefix(prefix)
-        return BreakdownRow(names.get(key) or key, m.total_trades, m.win_rate, m.total_pnl, m.profit_factor,
-                            m.max_drawdown_pct, m.total_volume)
+        return _row(names.get(key) or key, m) if m.total_trades else None
 
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(dims)))) as pool:
         rows = [r for r in pool.map(row, dims) if r is not None]
+    return sorted(rows, key=lambda r: (-r.pnl, r.name))
+
+
+def _breakdown_from_trades(trades: list[ClosedTrade], key: Callable[[ClosedTrade], str], base: service.Base,
+                           names: dict[str, str]) -> list[Any]:
+    """The same rows from the period's trades in hand (exact for the account in scope, no reads)."""
+    groups: dict[str, list[ClosedTrade]] = {}
+    for trade in trades:
+        groups.setdefault(key(trade), []).append(trade)
+    rows = [_row(names.get(k) or k, metrics_from_trades(group, base.starting_equity, start=base.start,
+                                                        end=base.end)) for k, group in groups.items()]
     return sorted(rows, key=lambda r: (-r.pnl, r.name))
 
 
@@ -120,13 +135,17 @@ def create_report(user_id: str, username: str, body: ReportIn) -> dict[str, Any]
     listed = list(islice(trades, MAX_TRADES_LISTED))
     report_id = new_id("rpt")
     now = utc_now()
+    if len(listed) == metrics.total_trades:
+        # Every trade of the period is in hand: break it down from them (right for one account too).
+        providers = _breakdown_from_trades(listed, lambda t: t.provider_id or "manual", base, names)
+        symbols = _breakdown_from_trades(listed, lambda t: t.symbol or "?", base, {})
+    else:  # the list was cut: the day records (kept per user, so across all accounts)
+        providers = _breakdown_from_aggregates(user_id, "P#", base, names)
+        symbols = _breakdown_from_aggregates(user_id, "S#", base, {})
     report = ReportData(
         report_id=report_id, owner=username or user_id, account_label=label, period_start=base.start,
         period_end=base.end, generated_at=now, metrics=metrics, starting_equity_source=base.source,
-        title=body.title or "Trading performance report",
-        providers=_breakdown(user_id, "P#", base, names),
-        # Breakdowns cover all of the user's accounts (aggregates are kept per user, provider, symbol).
-        symbols=_breakdown(user_id, "S#", base, {}),
+        title=body.title or "Trading performance report", providers=providers, symbols=symbols,
         trades=listed, trades_total=metrics.total_trades, provider_names=names,
     )
     built = build_pdf(report)
