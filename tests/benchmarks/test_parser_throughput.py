@@ -70,3 +70,27 @@ def test_cli_throughput(tmp_path):
     rate = len(lines) / wall
     print(f"\nsignalos parse --jsonl: {len(lines)} messages in {wall:.2f} s wall = {rate:,.0f} msgs/s "
           "(process start included)")
+
+
+HOSTILE = {
+    "wall of setups": "XAUUSD BUY 2050 SL 2045 TP 2060\n" * 400,
+    "a direction repeated": "buy " * 2500,
+    "direction and instrument repeated": "buy gold " * 1200,
+    "close instrument repeated": "close eurusd " * 800,
+    "breakeven lines": "be\n" * 3000,
+    "targets": "tp 1 " * 2000,
+    "a zone that never ends": "2050-" * 2000,
+    "comma-joined numbers": "1," * 5000,
+    "emoji": "🎯" * 3000 + " 2050",
+}
+
+
+def test_hostile_posts_stay_bounded():
+    """Worst cases of a 10,000-character post (longer input is cut): printed, not asserted."""
+    print("\nhostile posts (ms per post):")
+    for name, text in HOSTILE.items():
+        started = time.process_time()
+        result = parse_message(text)
+        spent = (time.process_time() - started) * 1000
+        assert len(result.results) <= 20
+        print(f"  {name:36s} {spent:7.1f} ms")

@@ -82,5 +82,5 @@ def test_odd_input_never_raises():
     for text in (None, 12, "\x00\x01", "🎯" * 50, "1" * 5000, "SL SL SL", "TP", "((((", "$$$", "1.2.3.4"):
         result = parse_message(text)  # type: ignore[arg-type]
         assert result.parser == "rules"
-    long_post = "XAUUSD BUY 2050 SL 2045 TP 2060\n" * 2000
-    assert len(parse_message(long_post).results) >= 1
+    wall = parse_message("XAUUSD BUY 2050 SL 2045 TP 2060\n" * 2000)
+    assert len(wall.results) == 20 and wall.confidence <= 0.5 and "rest were dropped" in wall.warnings[0]

@@ -32,7 +32,6 @@ Confidence (0..1) says how sure the parser is that a result is exactly what the 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,21 +54,22 @@ from signalos.signals.parser.lexer import (
     K,
     Lexed,
     lex,
-    sentence_bounds,
 )
 from signalos.signals.parser.management import Instruction, find_instructions
 from signalos.signals.parser.normalize import normalize
 from signalos.signals.parser.provider_rules import ProviderRules
 from signalos.signals.parser.sanity import validate_results
-from signalos.signals.parser.setups import Draft, find_heads, read_segment, segment_starts
+from signalos.signals.parser.setups import Draft, find_heads, is_index, read_segment, segment_starts
 
-__all__ = ["MAX_TEXT_CHARS", "ProviderRules", "parse_message", "validate_results"]
+__all__ = ["MAX_RESULTS", "MAX_TEXT_CHARS", "ProviderRules", "parse_message", "validate_results"]
 
 MAX_TEXT_CHARS = 10_000  # longer input is cut: Telegram posts are at most 4096 characters
+MAX_RESULTS = 20
 
 _NOT_A_SIGNAL = re.compile(
     r"\b(?:not a signal|no signal|educational purposes?|for education|just an example)\b"
 )
+_NOT_A_SIGNAL_WORDS = frozenset(("signal", "educational", "education", "example"))
 _ADVERT = re.compile(
     r"\b(?:join|subscribe|subscription|membership|promo|discount|sign up|signup|dm me|inbox me|contact us|"
     r"whatsapp|per month|lifetime|package|giveaway|referral)\b|\$ ?\d"
@@ -181,19 +181,26 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     if len(keyed) > 1:
         keyed.sort(key=lambda pair: pair[0])
     results = [item for _, item in keyed]
+    warnings: list[str] = []
+    if len(results) > MAX_RESULTS:  # a wall of setups is spam or a pasted history, not a signal to copy
+        results = results[:MAX_RESULTS]
+        warnings.append(f"more than {MAX_RESULTS} results: the rest were dropped")
     validate_results(results, annotate=True)
+    confidence = min(item.confidence for item in results)
+    if warnings:
+        confidence = min(confidence, 0.5)
     return _make_result({
         "results": results,
         "parser": "rules",
-        "confidence": min(item.confidence for item in results),
-        "warnings": [w for item in results for w in item.warnings],
+        "confidence": confidence,
+        "warnings": warnings + [w for item in results for w in item.warnings],
     })
 
 
 def _read_setups(s: str, lexed: Lexed, heads: list, rejected: list[str]) -> list[Draft]:
     toks = lexed.toks
     starts = segment_starts(lexed, heads)
-    not_a_signal = _NOT_A_SIGNAL.search(s) is not None
+    not_a_signal = not lexed.words.isdisjoint(_NOT_A_SIGNAL_WORDS) and _NOT_A_SIGNAL.search(s) is not None
     advert = None
     drafts = []
     for n, head in enumerate(heads):
@@ -291,19 +298,17 @@ def _bare_levels(lexed: Lexed, s: str, symbol: str | None) -> list:
         return []
     out: list = []
     field = None
-    bounds = None
     for n, t in enumerate(toks):
         if t[K] in (SL, TP):
             field = t[K]
-        elif t[K] == NUM and field is not None and not t[FLAGS]:
+        elif t[K] == NUM and field is not None and not t[FLAGS] and not is_index(toks, n):
             action = "move_sl" if field == SL else "modify_tp"
             if action == "move_sl" and any(item.action == "move_sl" for _, item in out):
                 continue
-            if bounds is None:
-                bounds = sentence_bounds(s)
             ins = Instruction(action, n, n, t[SENT], price=t[VAL])
             out.append(((t[SENT], 1, n), _update_item(ins, symbol, 0.7)))
+            if len(out) > MAX_RESULTS:
+                break
     return out
 
 
-_ = bisect_left  # re-exported helpers stay importable for callers that time the stages

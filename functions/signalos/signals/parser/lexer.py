@@ -135,7 +135,7 @@ class Lexed:
 
     def __init__(self, toks: list[Token], words: set[str], line_starts: list[int]) -> None:
         self.toks = toks
-        self.words = words  # every plain word of the post (management triggers)
+        self.words = words  # every piece of the post (management triggers)
         self.line_starts = line_starts  # index of the first token of each line
 
 
@@ -147,7 +147,6 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
     n = len(raw)
     toks: list[Token] = []
     append = toks.append
-    words: set[str] = set()
     line_starts = [0]
     line = sent = 0
     line_first = True  # no token yet on this line
@@ -218,31 +217,26 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
                 sent += 1
                 continue
             line_first = False
-            append((info[1], piece, None, None, 0, line, sent))
+            append(info[1] + (line, sent))
             if mode == _STOP:
                 sent += 1
             continue
         line_first = False
-        word = piece
-        words.add(word)
-        mode = info[0]
         if mode == _PLAIN:
-            append((info[1], word, info[2], info[3], info[4], line, sent))
+            append(info[1] + (line, sent))
             continue
+        word = piece
         if mode == _PAIRED:
             j, tok = _pair(word, raw, i, n, line, sent)
             if tok is not None:
-                for used in raw[i:j]:  # the words read with it ("loss" of "stop loss")
-                    if used == ".":
-                        sent += 1  # "s.l" swallowed a full stop: the text counts it as a boundary
-                    elif used[0].isalpha():
-                        words.add(used)
+                if "." in raw[i:j]:
+                    sent += 1  # "s.l" swallowed a full stop: the text counts it as a boundary
                 i = j
                 append(tok)
                 continue
         elif mode == _GLUED:
-            for kind, text, value, extra in info[2]:
-                append((kind, text, value, extra, 0, line, sent))
+            for tpl in info[1]:
+                append((*tpl, line, sent))
             continue
         elif mode == _COMBO and i < n:
             # Instruments written as two words: "xau usd", "eur/usd", "crude oil", "us 30".
@@ -252,11 +246,11 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
                 symbol = _lookup((word + nxt).upper(), index, rules)
                 if symbol is not None:
                     i = nx + 1
-                    words.add(nxt)
                     append((SYM, word + " " + nxt, symbol, None, 0, line, sent))
                     continue
-        append((info[1], word, info[2], info[3], info[4], line, sent))
-    return Lexed(toks, words, line_starts)
+        append(info[1] + (line, sent))
+    # Every piece of the post, for management triggers (numbers and marks in it are harmless).
+    return Lexed(toks, set(raw), line_starts)
 
 
 def _pair(word: str, raw: list[str], i: int, n: int, line: int, sent: int) -> tuple[int, Token | None]:
@@ -336,47 +330,48 @@ def _pair(word: str, raw: list[str], i: int, n: int, line: int, sent: int) -> tu
     return i, None
 
 
-# How a word is read on its own: (mode, kind, value, extra, flags). PLAIN: that token; PAIRED:
-# try `_pair` first; GLUED: "sl4308" -> keyword + number (value holds the tokens); COMBO: may
-# start a two-word instrument name.
+# How a word is read on its own: (mode, token without line and sentence). PLAIN: that token;
+# PAIRED: try `_pair` first; GLUED: "sl4308" -> keyword + number (the second item holds both
+# tokens); COMBO: may start a two-word instrument name.
 _PLAIN, _PAIRED, _GLUED, _COMBO = range(4)
 # Punctuation and line breaks: MARK (a PUNCT or ENTRY token), STOP (a sentence end), BREAK.
 _MARK, _STOP, _BREAK = 10, 11, 12
 _MARKS: dict[str, tuple] = {
-    **{ch: (_MARK, PUNCT) for ch in ",:/~|()&%+#$'\"=-"},
-    **{ch: (_STOP, END) for ch in _END_CHARS},
-    "@": (_MARK, ENTRY),
-    "\n": (_BREAK, NL),
+    **{ch: (_MARK, (PUNCT, ch, None, None, 0)) for ch in ",:/~|()&%+#$'\"=-"},
+    **{ch: (_STOP, (END, ch, None, None, 0)) for ch in _END_CHARS},
+    "@": (_MARK, (ENTRY, "@", None, None, 0)),
+    "\n": (_BREAK, (NL, "\n", None, None, 0)),
 }
 _CACHE_LIMIT = 50_000
 _WORD_CACHE: dict[str, tuple] = dict(_MARKS)  # grows with the words posts use, up to the limit
 
 
 def _classify(word: str, index: dict, combo_first: frozenset[str], rules: ProviderRules | None) -> tuple:
+    """(mode, token without its line and sentence) for a word read on its own."""
     mode = _PAIRED if word in _PAIR_STARTS else _PLAIN
     tpl = _LEXICON.get(word)
     if tpl is not None:
-        return (mode, *tpl)
+        return mode, (tpl[0], word, tpl[1], tpl[2], tpl[3])
     if word[-1] in _DIGITS and word[0] in "tsl":
         m = _KEYWORD_INDEX.match(word)
         if m is not None:
             key, digits = m.group(1), m.group(2)
             kind = SL if key == "sl" else TP
             if len(digits) <= 2:
-                return (mode, kind, None, int(digits), 0)
+                return mode, (kind, word, None, int(digits), 0)
             # "sl4308": keyword and price glued together
-            return (_GLUED, kind, ((kind, key, None, None), (NUM, digits, float(digits), None)), None, 0)
+            return _GLUED, ((kind, key, None, None, 0), (NUM, digits, float(digits), None, 0))
     upper = word.upper()
     if mode == _PLAIN and (upper in combo_first or (rules is not None and rules.symbol_aliases)):
         mode = _COMBO
     symbol = _lookup(upper, index, rules)
     if symbol is not None:
-        return (mode, SYM, symbol, None, EXACT if upper == symbol else 0)
+        return mode, (SYM, word, symbol, None, EXACT if upper == symbol else 0)
     if rules is not None and rules.has_keywords:
         custom = rules.side_of(word)
         if custom is not None:
-            return (mode, SIDE, custom, None, 0)
-    return (mode, WORD, None, None, 0)
+            return mode, (SIDE, word, custom, None, 0)
+    return mode, (WORD, word, None, None, 0)
 
 
 _COMBO_FIRST: tuple[dict, frozenset[str]] | None = None

@@ -134,6 +134,8 @@ _HEDGED = re.compile(r"\b(?:might|may|could|consider|considering|thinking|maybe|
 _FRACTIONS = {"half": 0.5, "quarter": 0.25, "third": 1 / 3, "two thirds": 2 / 3, "three quarters": 0.75,
               "1/2": 0.5, "1/3": 1 / 3, "1/4": 0.25, "2/3": 2 / 3, "3/4": 0.75, "2/4": 0.5}
 _PERCENT = re.compile(r"(\d{1,3}) *%")
+MAX_MATCHES = 100
+_NEAR = 200  # characters of the sentence looked at around a match for conditions and negations
 
 
 @dataclass(slots=True)
@@ -189,11 +191,11 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
             start = m.start()
             sent = bisect_right(bounds, start)
             sent_start = bounds[sent - 1] if sent else 0
-            before = s[sent_start:start]
+            before = s[max(sent_start, start - _NEAR):start]
             if _CONDITIONAL.search(before) or _NEGATED.search(before) or _HEDGED.search(before):
                 continue
             sent_end = bounds[sent] if sent < len(bounds) else len(s)
-            if _LATER_CONDITION.search(s, m.end(), sent_end):
+            if _LATER_CONDITION.search(s, m.end(), min(sent_end, m.end() + _NEAR)):
                 continue  # "move SL to BE when TP1 hits": a plan for later, not an instruction now
             ins = Instruction(action, start, m.end(), sent, tier=tier)
             if action in ("move_sl", "modify_tp"):
@@ -207,6 +209,10 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
                 if ins.fraction is None and "some" in said:
                     ins.tier = 1
             found.append(ins)
+            if len(found) >= MAX_MATCHES:  # bounded work on a wall of text
+                break
+        if len(found) >= MAX_MATCHES:
+            break
     if len(found) < 2:
         return found
     found.sort(key=lambda x: x.start)
@@ -214,12 +220,15 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
     # the close-all it overlaps ("close half now"); one instruction per action and sentence; the
     # same instruction twice in one post ("CLOSE XAUUSD / Take profit now") is one.
     kept: list[Instruction] = []
-    for ins in found:
-        if any(_covers(o, ins) for o in found if o is not ins):
+    seen: set[tuple] = set()
+    for n, ins in enumerate(found):
+        if any(_covers(o, ins) for o in found[max(0, n - 3):n + 4] if o is not ins):
             continue
-        if any(k.action == ins.action and (k.sentence == ins.sentence or (k.price, k.fraction) == (
-                ins.price, ins.fraction)) for k in kept):
+        by_sentence, by_value = (ins.action, ins.sentence), (ins.action, ins.price, ins.fraction)
+        if by_sentence in seen or by_value in seen:
             continue
+        seen.add(by_sentence)
+        seen.add(by_value)
         kept.append(ins)
     return kept
 

@@ -97,6 +97,8 @@ _AUDIENCE = frozenset(("you", "u", "anyone", "someone", "those", "everyone", "ev
 _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
 _NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
 _LEVEL_KINDS = frozenset((NUM, SL, TP, ENTRY))
+_CLAUSE = 80  # tokens looked at around a direction for hedges and question marks
+MAX_DIRECTIONS = 40
 # Later in a post without levels, these make it a heads-up ("GOLD SELL SIGNAL / wait for my entry").
 _HEADS_UP = frozenset(("wait", "waiting", "soon", "coming", "upcoming", "prepare", "preparing", "ready",
                        "standby", "later", "tomorrow", "confirmation", "details"))
@@ -237,10 +239,11 @@ def _rejection(toks: list[Token], i: int) -> str | None:
     if j < len(toks) and toks[j][SENT] == sent and toks[j][K] == WORD and toks[j][TEXT] in _NOT_ORDER_AFTER:
         return "not an order"
     # hedges and conditions in the head's clause: from the sentence start to the first level
+    # (a clause is looked at up to _CLAUSE tokens each way: longer "sentences" are prose)
     j = i - 1
-    while j >= 0 and toks[j][SENT] == sent:
+    while j >= 0 and toks[j][SENT] == sent and i - j < _CLAUSE:
         j -= 1
-    for k in range(j + 1, len(toks)):
+    for k in range(j + 1, min(len(toks), i + _CLAUSE)):
         u = toks[k]
         if u[SENT] != sent or (k > i and u[K] in _LEVEL_KINDS):
             break
@@ -249,7 +252,7 @@ def _rejection(toks: list[Token], i: int) -> str | None:
                 continue
             return "hedged or conditional"
     # a question ("Buy EURUSD?", "Should we sell gold?") asks, it does not order
-    for k in range(i + 1, len(toks)):
+    for k in range(i + 1, min(len(toks), i + _CLAUSE)):
         u = toks[k]
         if u[SENT] != sent:
             break
@@ -264,9 +267,15 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
     rejected: list[str] = []
     unbound = 0
     default_symbol = rules.default_symbol if rules is not None else None
+    directions = 0
+    merged_to = -1  # side index of the last head another one was merged into
     for i, t in enumerate(toks):
         if t[K] != SIDE:
             continue
+        directions += 1
+        if directions > MAX_DIRECTIONS:  # a wall of directions is a recap or spam; bounded work either way
+            rejected.append(f"more than {MAX_DIRECTIONS} directions")
+            break
         weak = bool(t[FLAGS] & WEAK)
         if t[SENT] in blocked_sents:
             rejected.append("part of a management instruction")
@@ -288,17 +297,20 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
             unbound += 0 if weak else 1
             continue
         head = Head(i, t[VAL], symbol, sym_idx, binding, t[EXTRA], weak)
-        if heads and _same_setup(toks, heads[-1], head):
+        if heads and _same_setup(toks, heads[-1], head, merged_to):
+            merged_to = i
             continue
         heads.append(head)
+        merged_to = i
     return HeadScan(heads, rejected, unbound)
 
 
-def _same_setup(toks: list[Token], prev: Head, head: Head) -> bool:
-    """A header line that repeats the setup ("GOLD SELL" then "Gold sell now @...") is one head."""
+def _same_setup(toks: list[Token], prev: Head, head: Head, since: int) -> bool:
+    """A header line that repeats the setup ("GOLD SELL" then "Gold sell now @...") is one head:
+    same instrument and side with no level in between (checked from `since`, the last repeat)."""
     if prev.symbol != head.symbol or prev.side != head.side:
         return False
-    return not any(t[K] in (NUM, SL, TP) for t in toks[prev.side_idx + 1:head.side_idx])
+    return not any(t[K] in (NUM, SL, TP) for t in toks[since + 1:head.side_idx])
 
 
 def segment_starts(lexed: Lexed, heads: list[Head]) -> list[int]:
@@ -333,7 +345,7 @@ def _expand_abbreviated(first: Token, second: Token) -> float:
     return b
 
 
-def _is_index(toks: list[Token], j: int) -> bool:
+def is_index(toks: list[Token], j: int) -> bool:
     """"TP 1: 1.0900", "Target 2 2060": a small whole number right after a keyword is its index."""
     t = toks[j]
     if t[VAL] > 20 or "." in t[TEXT] or "," in t[TEXT] or j + 1 >= len(toks):
@@ -390,7 +402,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                     d.stray_numbers += 1
                     state = F_NONE
             elif state == F_SL:
-                if fresh and _is_index(toks, j):
+                if fresh and is_index(toks, j):
                     pass
                 elif flags & PIPSF:
                     if sl_i < 0 and d.sl_pips is None:
@@ -398,7 +410,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                 elif sl_i < 0 and not flags & SIGNED:
                     sl_i = j
             elif state == F_TP:
-                if not (fresh and _is_index(toks, j)):
+                if not (fresh and is_index(toks, j)):
                     pips = bool(flags & PIPSF)
                     if pips:  # "+30 and +60 pips": the earlier signed numbers of this run are pips too
                         for item in tp_items:
