@@ -12,10 +12,11 @@
 `aws_module` is the same, shared by the tests of one module (use one or the other in a module).
 `call_api` uses whichever of the two the test has.
 
-Code under test must create boto3 clients lazily (at first use, not at import). Clients a
-module caches are forgotten between tests by calling every `reset_clients()` function found
-in a loaded `signalos.*` module (plus `signalos.common.secrets.reset()` and Powertools'
-parameter caches): a module that caches a client should expose `reset_clients()`.
+Code under test must create boto3 clients lazily (at first use, not at import). What a module
+caches per process is forgotten between tests by calling every module-level `reset_clients()`
+and `clear_cache()` defined in a loaded `signalos.*` module (plus `signalos.common.secrets.reset()`
+and Powertools' parameter caches): a module that caches a client should define `reset_clients()`,
+one that caches data read from AWS (settings, lookups) `clear_cache()`.
 """
 
 from __future__ import annotations
@@ -68,13 +69,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def reset_signalos_clients() -> None:
-    """Forget boto3 clients and cached secrets held by signalos modules (see module docstring)."""
+    """Forget boto3 clients, cached secrets and cached data held by signalos modules (module docstring)."""
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "signalos" or name.startswith("signalos.")):
             continue
-        reset = getattr(module, "reset_clients", None)
-        if callable(reset):
-            reset()
+        for hook in ("reset_clients", "clear_cache"):
+            reset = getattr(module, hook, None)
+            if callable(reset) and getattr(reset, "__module__", None) == name:
+                reset()
     secrets = sys.modules.get("signalos.common.secrets")
     if secrets is not None and callable(getattr(secrets, "reset", None)):
         secrets.reset()
