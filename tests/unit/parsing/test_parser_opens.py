@@ -133,6 +133,20 @@ def test_order_type_words(text, order_type):
     assert only_open(text).order_type == order_type
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("XAUUSD 2050 BUY\nSL 2045\nTP 2060", ("XAUUSD", "buy", 2050.0, None, 2045.0, [2060.0])),
+        ("XAUUSD.m BUY 2050 SL 2045 TP 2060", ("XAUUSD", "buy", 2050.0, None, 2045.0, [2060.0])),
+        ("US30.cash buy 39000 sl 38900 tp 39200", ("US30", "buy", 39000.0, None, 38900.0, [39200.0])),
+        ("Compra EURUSD 1.0850 SL 1.0820 TP 1.0900", ("EURUSD", "buy", 1.085, None, 1.082, [1.09])),
+        ("XAUUSD vente 2050 SL 2055 TP 2040", ("XAUUSD", "sell", 2050.0, None, 2055.0, [2040.0])),
+    ],
+)
+def test_less_common_layouts(text, expected):
+    assert levels(only_open(text)) == expected
+
+
 def test_stop_is_the_stop_loss_unless_it_follows_the_direction():
     item = only_open("Sell GBPJPY 190.20, stop 190.80, target 189.60")
     assert item.order_type != "stop" and item.stop_loss == 190.8

@@ -50,6 +50,7 @@ def updates(text: str) -> list[tuple]:
         ("TP 2065", [("modify_tp", 2065.0, None)]),
         ("SL 1.0835", [("move_sl", 1.0835, None)]),
         ("Breakeven EURUSD", [("breakeven", None, None)]),
+        ("Risk free ✅", [("breakeven", None, None)]),
         ("BE now", [("breakeven", None, None)]),
         ("Modify SL 1.0820", [("move_sl", 1.082, None)]),
         ("Close partial 50% EURUSD", [("close_partial", None, 0.5)]),
@@ -84,6 +85,7 @@ def test_update_names_the_instrument_when_the_post_does():
         "Price is close to 2050",
         "We might close early today",
         "Breakeven is key to managing risk",
+        "Risk-free trial for 7 days!",
     ],
 )
 def test_not_instructions(text):

@@ -24,11 +24,11 @@ def test_aliases_resolve_to_canonical_symbols():
 
 
 def test_provider_words_for_buy_and_sell():
-    rules = ProviderRules(buy_keywords=["Compra"], sell_keywords=["vende"])
-    item = parse_message("EURUSD compra 1.0850 SL 1.0820 TP 1.0900", rules).results[0]
+    rules = ProviderRules(buy_keywords=["Beli"], sell_keywords=["jual"])  # Indonesian channels
+    item = parse_message("EURUSD beli 1.0850 SL 1.0820 TP 1.0900", rules).results[0]
     assert (item.symbol, item.side) == ("EURUSD", "buy")
-    assert parse_message("Vende XAUUSD ahora", rules).results[0].side == "sell"
-    assert parse_message("EURUSD compra 1.0850").results == []
+    assert parse_message("Jual XAUUSD sekarang", rules).results[0].side == "sell"
+    assert parse_message("EURUSD beli 1.0850").results == []
 
 
 def test_default_distances_fill_pips_not_prices():

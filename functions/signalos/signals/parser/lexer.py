@@ -42,6 +42,13 @@ _SIDES: dict[str, tuple[str, str | None, int]] = {
     "buylimit": ("buy", "limit", 0), "selllimit": ("sell", "limit", 0),
     "buystop": ("buy", "stop", 0), "sellstop": ("sell", "stop", 0),
     "bullish": ("buy", None, WEAK), "bearish": ("sell", None, WEAK),
+    # the same orders in the languages channels most often post in besides English
+    "compra": ("buy", None, 0), "comprar": ("buy", None, 0), "compre": ("buy", None, 0),
+    "venda": ("sell", None, 0), "vende": ("sell", None, 0), "vender": ("sell", None, 0),
+    "venta": ("sell", None, 0), "achat": ("buy", None, 0), "acheter": ("buy", None, 0),
+    "vente": ("sell", None, 0), "vendre": ("sell", None, 0), "kaufen": ("buy", None, 0),
+    "verkaufen": ("sell", None, 0), "купить": ("buy", None, 0), "покупка": ("buy", None, 0),
+    "продать": ("sell", None, 0), "продажа": ("sell", None, 0),
 }
 
 _WORD_KINDS: dict[str, int] = {

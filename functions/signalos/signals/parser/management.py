@@ -57,10 +57,10 @@ def _alt(words: tuple[str, ...]) -> str:
 
 _AUDIENCE = r"(?! (?:you|u|anyone|someone|those|everyone|everybody|ya)\b)"  # "if you ...": not a condition
 _TO_BE = r"(?:(?:to|at|on) (?:be|entry|entry price|open price|cost)|break[ -]?even|breakeven|b/e)"
-_BE_ALONE = r"(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be)"
+_BE_ALONE = r"(?:break[ -]?even|breakeven|be|b/e|(?:sl|stop) (?:to )?be|risk[ -]?free|riskfree)"
 _BE_TAIL_WORD = r"(?:now|all|everyone|guys|please|everything|on|for)\b"
 _BE_SYMBOL = rf"(?: #?(?!{_BE_TAIL_WORD})(?P<sym>[a-z][a-z0-9/]*))?"  # "Breakeven EURUSD"
-_BE_TAIL = (r"(?: (?:now|all|everyone|guys|please|everything))*"
+_BE_TAIL = (r"(?: (?:now|all|everyone|guys|please|everything|trade|trades|position|positions))*"
             r"(?: (?:on|for) (?:all |the |my |your |our )?[a-z0-9/]+(?: (?:trades?|positions?|orders?))?)?")
 _SL_SAID = r"(?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)"
 _TP_SAID = r"(?:moved|changed|updated|extended|adjusted|now)"
@@ -90,7 +90,8 @@ _PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
      (_BE_MOVE, (*_BE_WORDS, "entry", "cost", "open"))),
     ("breakeven", rf"\b{_alt(_RF_VERBS)}\b(?: [a-z']+){{0,3}}? {_RISK_FREE}\b", 1,
      (_RF_VERBS, ("risk", "riskfree", "zero", "no"))),
-    ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_SYMBOL}{_BE_TAIL}[^\w\n]*$", 0, (_BE_WORDS,)),
+    ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_SYMBOL}{_BE_TAIL}[^\w\n]*$", 0,
+     ((*_BE_WORDS, "risk", "riskfree"),)),
     ("move_sl", rf"\b{_alt(_MOVE)}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0, (_MOVE, _SL_WORDS)),
     ("move_sl", rf"\b(?:new|updated|revised) {_SLK}\b[^.!?;\n\d]{{0,10}}?{_NUM}", 0,
      (("new", "updated", "revised"), _SL_WORDS)),

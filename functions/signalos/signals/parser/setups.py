@@ -493,6 +493,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
         prev_i = j
 
     # Assemble.
+    if entry_i < 0 and head.sym_idx is not None and head.binding == "line" and head.sym_idx < head.side_idx:
+        entry_i = _price_between(toks, head.sym_idx, head.side_idx)  # "XAUUSD 2050 BUY"
     if entry_i >= 0:
         a = toks[entry_i][VAL]
         if zone_i >= 0:
@@ -525,6 +527,20 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
     if hedged_later and not d.has_levels:
         d.hedged = True  # "GOLD SELL SIGNAL / wait for my entry": a heads-up, not an order yet
     return d, results or pl_marks > 0
+
+
+def _price_between(toks: list[Token], sym_idx: int, side_idx: int) -> int:
+    """The one plain number between the instrument and the direction, or -1."""
+    found = -1
+    for j in range(sym_idx + 1, side_idx):
+        t = toks[j]
+        if t[K] == NUM:
+            if found >= 0 or t[FLAGS]:
+                return -1
+            found = j
+        elif t[K] not in (PUNCT, ENTRY, SOFT, MARKET):
+            return -1
+    return found
 
 
 def _prefer_plausible(d: Draft, read: list[Token]) -> None:
