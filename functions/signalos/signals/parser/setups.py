@@ -420,8 +420,8 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
             else:
                 if t[LINE] > head_line or t[SENT] != head_sent:
                     d.stray_numbers += 1
-                if (flags & SIGNED and t[LINE] == head_line) or flags & PIPSF:
-                    pl_marks += 1  # "+120" next to the setup, or "made 120 pips": a result
+                if flags & SIGNED and (t[LINE] == head_line or flags & PIPSF):
+                    pl_marks += 1  # "+120" next to the setup, "... +40 pips": a result
             fresh = False
             prev_i = j
             continue
