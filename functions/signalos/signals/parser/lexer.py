@@ -72,7 +72,7 @@ _WORD_KINDS: dict[str, int] = {
         "outlook", "forecast", "scenario", "analysis", "chance", "suppose", "imagine", "was", "were",
         "had", "been", "already", "earlier", "mentioned", "told", "still", "education", "educational",
         "example", "lesson", "learn", "momentum", "pressure", "sentiment", "structure", "trend",
-        "buyers", "sellers", "bulls", "bears",
+        "buyers", "sellers", "bulls", "bears", "view", "opinion", "thoughts", "prediction", "expectation",
     ), HEDGE),
     **dict.fromkeys((
         "hit", "hits", "hitted", "reached", "smashed", "secured", "banked", "booked", "achieved", "closed",
@@ -80,6 +80,7 @@ _WORD_KINDS: dict[str, int] = {
         "congrats", "congratulations", "boom", "nailed", "delivered", "delivering", "gained", "bagged",
         "cashed", "recap", "summary", "results", "result", "report", "performance", "yesterday",
         "yesterday's", "profits", "triggered", "activated", "filled", "made", "earned", "collected",
+        "active", "missed", "winning", "winner", "winners",
     ), RESULT),
     **dict.fromkeys(("our", "my", "your", "their", "his", "her", "the", "this", "that", "these", "those",
                      "previous", "last", "its", "any", "every", "next"), POSS),

@@ -96,6 +96,9 @@ _NOT_ORDER_AFTER = frozenset((
 _AUDIENCE = frozenset(("you", "u", "anyone", "someone", "those", "everyone", "everybody", "ya"))
 _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
 _NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
+_PRAISE = frozenset(("great", "nice", "perfect", "amazing", "beautiful", "excellent", "another", "good",
+                     "wonderful", "fantastic", "incredible", "solid", "massive", "huge", "clean", "sweet",
+                     "awesome", "brilliant", "lovely", "successful", "winning", "profitable"))
 _LEVEL_KINDS = frozenset((NUM, SL, TP, ENTRY))
 _CLAUSE = 80  # tokens looked at around a direction for hedges and question marks
 MAX_DIRECTIONS = 40
@@ -219,8 +222,12 @@ def _rejection(toks: list[Token], i: int) -> str | None:
         j -= 1
     if j >= 0 and toks[j][SENT] == sent:
         before = toks[j]
+        if before[K] == SYM and j > 0 and toks[j - 1][SENT] == sent:
+            before = toks[j - 1]  # "my gold long": look past the instrument
         if before[K] == POSS:
             return "refers to an existing trade"
+        if before[TEXT] in _PRAISE:
+            return "commentary on a trade"  # "great sell on gold today"
         if (t[FLAGS] & LONGSHORT) and before[TEXT] in _NOT_DIRECTION_BEFORE:
             return "not a direction"
     # negation up to three words before
@@ -477,7 +484,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                         item[1] = True
         elif k != SYM:  # WORD, POSS, HEDGE, NEG
             text = t[TEXT]
-            if text in _HEADS_UP and t[SENT] != head_sent:
+            if text in _HEADS_UP and j > head.side_idx:
                 hedged_later = True
             if state == F_PRE:
                 if k in (HEDGE, NEG) or text not in _PRE_FILLER:
@@ -524,7 +531,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
     read = [i for i in (entry_i, zone_i, sl_i) if i >= 0] + [it[0] for it in prices]
     if any(toks[i][EXTRA] is not None for i in read):
         _prefer_plausible(d, [toks[i] for i in read])
-    if hedged_later and not d.has_levels:
+    if hedged_later and d.stop_loss is None and d.sl_pips is None and not d.take_profits and not d.tp_pips:
         d.hedged = True  # "GOLD SELL SIGNAL / wait for my entry": a heads-up, not an order yet
     return d, results or pl_marks > 0
 
