@@ -8,7 +8,7 @@
         aws.drain()                           # run the template's SQS/stream triggers until idle
         aws.invoke("SignalWorkerFunction", event)
 
-`aws` is function-scoped (a fresh moto per test, ~40 ms: the template is parsed once per session);
+`aws` is function-scoped (a fresh moto per test, 40-300 ms by load: the template is parsed once);
 `aws_module` is the same, shared by the tests of one module (use one or the other in a module).
 `call_api` uses whichever of the two the test has.
 
