@@ -147,6 +147,26 @@ def test_less_common_layouts(text, expected):
     assert levels(only_open(text)) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GOLD BUY NOW 4320\nSL 4310\nTP 4330\n\nGood luck everyone 🍀",
+        "Our next trade: GOLD BUY NOW 4320 SL 4310 TP 4330",
+        "Don't miss: gold buy now 4320 sl 4310 tp 4330",
+        "Missed the entry? Buy gold again at 4320 SL 4310 TP 4330",
+        "Buy gold now if you missed the first entry 4320 SL 4310 TP 4330",
+        "GOLD BUY NOW 4320 SL 4310 TP 4330 ✅ Enjoy the profits",
+        "GOLD BUY NOW 4320 SL 4310 TP 4330\nTrading involves risk of loss.",
+        "Previous signal hit TP ✅\n\nNEW SIGNAL: GOLD BUY NOW 4320 SL 4310 TP 4330",
+        "GOLD BUY NOW 4320 — continuation of yesterday's move, SL 4310 TP 4330",
+        "GOLD BUY NOW 4320 SL 4310 TP 4330, close half at TP1",
+    ],
+)
+def test_signals_wrapped_in_chatter_still_open(text):
+    item = only_open(text)
+    assert (item.symbol, item.side, item.stop_loss, item.take_profits) == ("XAUUSD", "buy", 4310.0, [4330.0])
+
+
 def test_stop_is_the_stop_loss_unless_it_follows_the_direction():
     item = only_open("Sell GBPJPY 190.20, stop 190.80, target 189.60")
     assert item.order_type != "stop" and item.stop_loss == 190.8

@@ -99,6 +99,8 @@ def test_the_same_instruction_twice_is_one():
 
 def test_a_management_sentence_never_opens_a_trade():
     assert updates("Close EURUSD sell") == [("close_all", None, None)]
+    assert updates("Close EURUSD buy at 1.0900") == [("close_all", None, None)]
+    assert updates("Cancel the buy limit on GBPJPY at 191.20") == [("cancel_pending", None, None)]
     assert updates("EURJPY buy limit is no longer valid - please delete it") == [
         ("cancel_pending", None, None)
     ]

@@ -163,7 +163,7 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     # Management said inside a setup ("... TP3 2475, move SL to BE after TP1") is part of its plan.
     if drafts and instructions:
         instructions = [i for i in instructions
-                        if not any(d.first_sent < i.sentence <= d.last_sent for d in drafts)]
+                        if not any(d.first_sent <= i.sentence <= d.last_sent for d in drafts)]
     update_symbol = next((t[VAL] for t in toks if t[K] == SYM), None) if instructions or not drafts else None
     keyed: list[tuple[tuple[int, int, int], OpenSetup | SignalUpdate]] = []
     for d in drafts:

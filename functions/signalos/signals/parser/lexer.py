@@ -76,10 +76,9 @@ _WORD_KINDS: dict[str, int] = {
     ), HEDGE),
     **dict.fromkeys((
         "hit", "hits", "hitted", "reached", "smashed", "secured", "banked", "booked", "achieved", "closed",
-        "inprofit", "win", "wins", "won", "loss", "lost", "done", "running", "success", "successful",
-        "congrats", "congratulations", "boom", "nailed", "delivered", "delivering", "gained", "bagged",
-        "cashed", "recap", "summary", "results", "result", "report", "performance", "yesterday",
-        "yesterday's", "profits", "triggered", "activated", "filled", "made", "earned", "collected",
+        "inprofit", "win", "wins", "won", "done", "running", "congrats", "congratulations", "nailed",
+        "delivered", "delivering", "gained", "bagged", "cashed", "recap", "summary", "results", "result",
+        "report", "performance", "triggered", "activated", "filled", "made", "earned", "collected",
         "active", "missed", "winning", "winner", "winners",
     ), RESULT),
     **dict.fromkeys(("our", "my", "your", "their", "his", "her", "the", "this", "that", "these", "those",

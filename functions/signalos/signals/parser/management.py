@@ -24,7 +24,7 @@ _TPK = (r"(?:(?:tp|target|tgt)\d{1,2}|(?:tps?|t/p|take[ -]?profits?|targets?|tgt
         r"(?: *\d{1,2}(?![\d.,]))?)")
 _BE = r"(?:be|b/e|break[ -]?even|breakeven|entry|entries|cost|open(?:ing)? price)"
 _RISK_FREE = r"(?:risk[ -]?free|riskfree|zero risk|no risk)"
-_GAP = r"[^.!?;\n]{0,30}?"  # up to a few words in the same sentence
+_GAP = r"[^.!?;,\n]{0,30}?"  # up to a few words in the same clause
 _GAP_NO_DIGIT = r"[^.!?;\n\d]{0,25}?"
 _FROM_TO = r"(?:\d+(?:[.,]\d+)* +to +)?"  # "move SL from 2040 to 2050": the price after "to"
 

@@ -96,6 +96,10 @@ _NOT_ORDER_AFTER = frozenset((
 _AUDIENCE = frozenset(("you", "u", "anyone", "someone", "those", "everyone", "everybody", "ya"))
 _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
 _NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
+_MANAGE_VERBS = frozenset(("close", "closing", "closed", "exit", "exiting", "cancel", "cancelled", "canceled",
+                           "delete", "remove", "removed", "deleted"))
+_NEG_BRIDGE = frozenset(("to", "yet", "just", "even", "ever", "a", "need", "any", "the", "be", "rush",
+                         "into"))
 _PRAISE = frozenset(("great", "nice", "perfect", "amazing", "beautiful", "excellent", "another", "good",
                      "wonderful", "fantastic", "incredible", "solid", "massive", "huge", "clean", "sweet",
                      "awesome", "brilliant", "lovely", "successful", "winning", "profitable"))
@@ -226,19 +230,18 @@ def _rejection(toks: list[Token], i: int) -> str | None:
             before = toks[j - 1]  # "my gold long": look past the instrument
         if before[K] == POSS:
             return "refers to an existing trade"
+        if before[TEXT] in _MANAGE_VERBS:
+            return "part of a management instruction"  # "close EURUSD sell", "cancel the buy limit"
         if before[TEXT] in _PRAISE:
             return "commentary on a trade"  # "great sell on gold today"
         if (t[FLAGS] & LONGSHORT) and before[TEXT] in _NOT_DIRECTION_BEFORE:
             return "not a direction"
-    # negation up to three words before
-    seen = 0
+    # negation governing the direction: "do not buy", "don't sell", "not yet buy", "no need to sell"
     j = i - 1
-    while j >= 0 and toks[j][SENT] == sent and seen < 3:
-        if toks[j][K] != PUNCT:
-            seen += 1
-            if toks[j][K] == NEG:
-                return "negated"
+    while j >= 0 and toks[j][SENT] == sent and (toks[j][K] == PUNCT or toks[j][TEXT] in _NEG_BRIDGE):
         j -= 1
+    if j >= 0 and toks[j][SENT] == sent and toks[j][K] == NEG:
+        return "negated"
     # the word after
     j = i + 1
     while j < len(toks) and toks[j][K] == PUNCT and toks[j][SENT] == sent:
@@ -284,7 +287,7 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
             rejected.append(f"more than {MAX_DIRECTIONS} directions")
             break
         weak = bool(t[FLAGS] & WEAK)
-        if t[SENT] in blocked_sents:
+        if t[SENT] in blocked_sents and not _levels_follow(toks, i):
             rejected.append("part of a management instruction")
             continue
         why = _rejection(toks, i)
@@ -310,6 +313,19 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
         heads.append(head)
         merged_to = i
     return HeadScan(heads, rejected, unbound)
+
+
+def _levels_follow(toks: list[Token], i: int) -> bool:
+    """Whether the direction at i is followed by prices or SL/TP in its sentence: then a
+    management phrase in that sentence is part of the setup's plan, not an instruction."""
+    sent = toks[i][SENT]
+    for j in range(i + 1, min(len(toks), i + _CLAUSE)):
+        t = toks[j]
+        if t[SENT] != sent:
+            return False
+        if t[K] in (SL, TP) or (t[K] == NUM and not t[FLAGS]):
+            return True
+    return False
 
 
 def _same_setup(toks: list[Token], prev: Head, head: Head, since: int) -> bool:
@@ -459,7 +475,9 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
                 d.sl_open = True
                 state = F_NONE
         elif k == RESULT:
-            if t[LINE] >= head_line:
+            # a result said in the setup's sentences ("BUY GOLD - TP1 hit"), not one addressed to
+            # the reader ("if you missed the entry") or said before it ("Missed it? Buy again ...")
+            if t[SENT] >= head_sent and not (prev_i >= 0 and toks[prev_i][TEXT] in _AUDIENCE):
                 results = True
         elif k == NL:
             if (state == F_SL and sl_i >= 0) or (state in (F_PRE, F_ENTRY) and zone_i >= 0):
