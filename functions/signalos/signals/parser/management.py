@@ -89,7 +89,7 @@ _PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
     ("breakeven", rf"\b{_alt(_BE_MOVE)}\b(?: [a-z']+){{0,3}}? {_TO_BE}\b", 0,
      (_BE_MOVE, (*_BE_WORDS, "entry", "cost", "open"))),
     ("breakeven", rf"\b{_alt(_RF_VERBS)}\b(?: [a-z']+){{0,3}}? {_RISK_FREE}\b", 1,
-     (_RF_VERBS, ("risk", "riskfree", "zero", "no"))),
+     (("risk", "riskfree", "zero", "no"), _RF_VERBS)),
     ("breakeven", rf"(?m)^[^\w\n]*{_BE_ALONE}{_BE_SYMBOL}{_BE_TAIL}[^\w\n]*$", 0,
      ((*_BE_WORDS, "risk", "riskfree"),)),
     ("move_sl", rf"\b{_alt(_MOVE)}\b{_GAP}\b{_SLK}\b{_GAP_NO_DIGIT}{_FROM_TO}{_NUM}", 0, (_MOVE, _SL_WORDS)),

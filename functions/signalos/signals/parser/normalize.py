@@ -44,6 +44,7 @@ _DROP = re.compile(r"""[^\w\s.,:;/@~|()&%+#$'"=!?\-]|_""")
 # A broker suffix after a dot ("XAUUSD.m", "EURUSD.pro") is not the end of a sentence.
 _BROKER_SUFFIX = re.compile(r"\b([a-z]{6}|[a-z]{2,3}\d{2,3})\.(?:m|pro|ecn|raw|i|c|a|b|x|r|e|f|z|fx|std|"
                             r"micro|mini|cash|stp|vip|plus|prime)\b")
+_LETTER_DOT_LETTER = re.compile(r"[a-z0-9]\.[a-z]")
 # Runs of spaces and odd whitespace become one space (newlines stay: lines matter).
 _SPACES = re.compile(r"[^\S\n]{2,}|[\t\r\f\v]")
 
@@ -67,6 +68,6 @@ def normalize(text: str) -> str:
     text = _SPACES.sub(" ", text)
     if "&" in text:
         text = text.replace("s&p", "sp")
-    if "." in text:
+    if "." in text and _LETTER_DOT_LETTER.search(text):
         text = _BROKER_SUFFIX.sub(r"\1", text)
     return text.strip()
