@@ -30,7 +30,8 @@ def _client() -> Any:
 
     return boto3.client(
         "dynamodb",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or None,
+        endpoint_url=(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+                      or None),
         config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
     )
 
@@ -108,7 +109,8 @@ class Table:
         """Write an item. `if_absent=True` refuses to overwrite (raises ConditionFailed)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if if_absent:
-            condition = "attribute_not_exists(pk)" if condition is None else f"attribute_not_exists(pk) AND ({condition})"
+            absent = "attribute_not_exists(pk)"
+            condition = absent if condition is None else f"{absent} AND ({condition})"
         self._apply_condition(kwargs, condition, names, values)
         try:
             self.client.put_item(**kwargs)

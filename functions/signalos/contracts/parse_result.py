@@ -58,7 +58,9 @@ class SignalUpdate(BaseModel):
     kind: Literal["update"] = "update"
     action: UpdateAction
     price: float | None = Field(default=None, description="new SL for move_sl, new TP for modify_tp")
-    fraction: float | None = Field(default=None, gt=0.0, le=1.0, description="share to close for close_partial")
+    fraction: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="share to close for close_partial"
+    )
     symbol: str | None = None
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     warnings: list[str] = Field(default_factory=list)
