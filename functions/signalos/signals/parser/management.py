@@ -79,7 +79,7 @@ _DELETE = (r"(?:delete|deleted|remove|removed|withdraw)(?: (?:the|this|that|all|
 _HALF_OFF = (r"(?:^|[ (])(\d{1,3} *%|half|a quarter|a third) "
              r"(?:of (?:the |your |my )?(?:position|trade|lots?|size) )?"
              r"(?:off (?:the table|here|now)|out (?:now|here))\b")
-_NOT_VALID = r"\bno longer valid\b|\bnot valid any ?more\b"
+_NOT_VALID = r"no longer valid\b|not valid any ?more\b"
 _BE_WORDS = ("be", "b", "break", "breakeven")
 
 # (action, regex, confidence tier 0 explicit / 1 inferred, trigger word groups: each must meet the post)
@@ -110,12 +110,23 @@ _PATTERNS: tuple[tuple[str, str, int, tuple[tuple[str, ...], ...]], ...] = (
     ("close_all", r"\btake (?:the |your |all |some )?profits? now\b", 0, (("take",), ("now",))),
     ("close_all", rf"\b{_WE} {_OUT_OF}", 1, (("out",),)),
     ("close_all", rf"\b{_alt(_CLOSE)} {_OWNER}#?(?P<sym>[a-z][a-z0-9]*(?:[/ ][a-z0-9]+)?)", 0, (_CLOSE,)),
-    ("cancel_pending", rf"\b{_CANCEL}|\b{_DELETE}|{_NOT_VALID}", 0,
+    ("cancel_pending", rf"\b(?:{_CANCEL}|{_DELETE}|{_NOT_VALID})", 0,
      (("cancel", "cancelled", "canceled", "cancelling", "delete", "deleted", "remove", "removed", "withdraw",
        "void", "longer", "anymore", "any"),)),
 )
+
+
+def _compile(src: str) -> tuple[re.Pattern[str], bool]:
+    """A pattern that starts at a word boundary is compiled without its leading `\\b`, which lets
+    the regex engine jump to the first letters it can start with instead of trying every
+    position (5x faster here); the boundary is then checked on each match. -> (regex, check)."""
+    if src.startswith(r"\b"):
+        return re.compile(src[2:]), True
+    return re.compile(src), False
+
+
 _COMPILED = tuple(
-    (action, re.compile(src), tier, tuple(frozenset(group) for group in triggers))
+    (action, *_compile(src), tier, tuple(frozenset(group) for group in triggers))
     for action, src, tier, triggers in _PATTERNS
 )
 # First trigger group word -> the patterns it can start (the second group, if any, is checked after).
@@ -176,10 +187,19 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
     found: list[Instruction] = []
     bounds: list[int] | None = None
     for number in sorted(candidates):
-        action, regex, tier, triggers = _COMPILED[number]
+        action, regex, at_boundary, tier, triggers = _COMPILED[number]
         if len(triggers) > 1 and triggers[1].isdisjoint(words):
             continue
-        for m in regex.finditer(s):
+        pos = 0
+        while True:
+            m = regex.search(s, pos)
+            if m is None:
+                break
+            start = m.start()
+            pos = max(m.end(), start + 1)
+            if at_boundary and start and (s[start - 1].isalnum() or s[start - 1] in "'_"):
+                pos = start + 1  # inside a word ("reset" for "set"): look again from the next letter
+                continue
             named = m.groupdict() if regex.groupindex else None
             if named:  # the words after "close", "out of", "breakeven" must name a trade or an instrument
                 sym, obj = named.get("sym"), named.get("obj")
@@ -189,7 +209,6 @@ def find_instructions(s: str, words: set[str], is_symbol) -> list[Instruction]:
                     continue  # "we're out of the office"
             if bounds is None:
                 bounds = sentence_bounds(s)
-            start = m.start()
             sent = bisect_right(bounds, start)
             sent_start = bounds[sent - 1] if sent else 0
             before = s[max(sent_start, start - _NEAR):start]
