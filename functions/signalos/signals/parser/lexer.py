@@ -224,9 +224,10 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
                 sent += 1
                 continue
             line_first = False
-            append(info[1] + (line, sent))
-            if mode == _STOP:
-                sent += 1
+            if mode != _QUIET:
+                append(info[1] + (line, sent))
+                if mode == _STOP:
+                    sent += 1
             continue
         line_first = False
         if mode == _PLAIN:
@@ -342,9 +343,10 @@ def _pair(word: str, raw: list[str], i: int, n: int, line: int, sent: int) -> tu
 # tokens); COMBO: may start a two-word instrument name.
 _PLAIN, _PAIRED, _GLUED, _COMBO = range(4)
 # Punctuation and line breaks: MARK (a PUNCT or ENTRY token), STOP (a sentence end), BREAK.
-_MARK, _STOP, _BREAK = 10, 11, 12
+_MARK, _STOP, _BREAK, _QUIET = 10, 11, 12, 13
 _MARKS: dict[str, tuple] = {
-    **{ch: (_MARK, (PUNCT, ch, None, None, 0)) for ch in ",:/~|()&%+#$'\"=-"},
+    **{ch: (_MARK, (PUNCT, ch, None, None, 0)) for ch in ":/~|()%=-"},
+    **{ch: (_QUIET, None) for ch in ",&+#$'\""},  # separators nothing reads: no token at all
     **{ch: (_STOP, (END, ch, None, None, 0)) for ch in _END_CHARS},
     "@": (_MARK, (ENTRY, "@", None, None, 0)),
     "\n": (_BREAK, (NL, "\n", None, None, 0)),
