@@ -141,6 +141,16 @@ def test_order_type_words(text, order_type):
         ("US30.cash buy 39000 sl 38900 tp 39200", ("US30", "buy", 39000.0, None, 38900.0, [39200.0])),
         ("Compra EURUSD 1.0850 SL 1.0820 TP 1.0900", ("EURUSD", "buy", 1.085, None, 1.082, [1.09])),
         ("XAUUSD vente 2050 SL 2055 TP 2040", ("XAUUSD", "sell", 2050.0, None, 2055.0, [2040.0])),
+        ("xauusd sell4320 sl4330 tp4310", ("XAUUSD", "sell", 4320.0, None, 4330.0, [4310.0])),
+        (
+            "GOLD BUY NOW\nEntry 1: 4320\nEntry 2: 4315\nSL 4305\nTP 4335",
+            ("XAUUSD", "buy", None, (4315.0, 4320.0), 4305.0, [4335.0]),
+        ),
+        ("Entry: 1.0850\nEURUSD BUY\nSL 1.0800\nTP 1.0900", ("EURUSD", "buy", 1.085, None, 1.08, [1.09])),
+        (
+            "Symbol: XAUUSD\nEntry: 2050\nDirection: BUY\nSL: 2045\nTP: 2060",
+            ("XAUUSD", "buy", 2050.0, None, 2045.0, [2060.0]),
+        ),
     ],
 )
 def test_less_common_layouts(text, expected):

@@ -51,6 +51,7 @@ def updates(text: str) -> list[tuple]:
         ("SL 1.0835", [("move_sl", 1.0835, None)]),
         ("Breakeven EURUSD", [("breakeven", None, None)]),
         ("Risk free ✅", [("breakeven", None, None)]),
+        ("Close at market", [("close_all", None, None)]),
         ("BE now", [("breakeven", None, None)]),
         ("Modify SL 1.0820", [("move_sl", 1.082, None)]),
         ("Close partial 50% EURUSD", [("close_partial", None, 0.5)]),
@@ -86,6 +87,7 @@ def test_update_names_the_instrument_when_the_post_does():
         "We might close early today",
         "Breakeven is key to managing risk",
         "Risk-free trial for 7 days!",
+        "Move SL to +20 pips",  # a distance, not a price: nothing the contract can carry
     ],
 )
 def test_not_instructions(text):

@@ -95,6 +95,7 @@ _PAIR_STARTS = frozenset((
     "waiting", "instant", "si", "as", "so", "lot", "lots", "lotsize", "volume",
 ))
 _KEYWORD_INDEX = re.compile(r"^(tp|t|tgt|target|sl)(\d+)$")
+_GLUED_SIDE = re.compile(r"^(buy|sell|long|short)(\d{2,})$")
 _PIP_SUFFIXES = frozenset(("p", "pip", "pips", "pts", "pt", "points"))
 _PIP_WORDS = frozenset(("pips", "pip", "points", "pts", "pipettes"))
 _NOT_A_SIDE_AFTER = frozenset(("term", "run", "time", "squeeze", "side", "off", "terms", "while", "ago"))
@@ -361,7 +362,12 @@ def _classify(word: str, index: dict, combo_first: frozenset[str], rules: Provid
     tpl = _LEXICON.get(word)
     if tpl is not None:
         return mode, (tpl[0], word, tpl[1], tpl[2], tpl[3])
-    if word[-1] in _DIGITS and word[0] in "tsl":
+    if word[-1] in _DIGITS and word[0] in "bslt":
+        m = _GLUED_SIDE.match(word)
+        if m is not None:  # "sell4320": a direction and a price written together
+            side = _SIDES[m.group(1)]
+            return _GLUED, ((SIDE, m.group(1), side[0], side[1], side[2]),
+                            (NUM, m.group(2), float(m.group(2)), None, 0))
         m = _KEYWORD_INDEX.match(word)
         if m is not None:
             key, digits = m.group(1), m.group(2)

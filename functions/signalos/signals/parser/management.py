@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from signalos.signals.parser.lexer import number_parts, sentence_bounds
 
-_NUM = r"(?<![\w.])(\d+(?:[.,]\d+)*)"  # a whole number, never the "1" of "tp1"
+# A whole number, never the "1" of "tp1", nor a distance ("+20 pips", "50%"): those are no price.
+_NUM = r"(?<![\w.])(\d+(?:[.,]\d+)*)(?![\d.,]| *(?:pips?|points|pts|p\b|%))"
 _SLK = r"(?:sl|s/l|stop(?:[ -]?loss(?:es)?)?|stops|stoploss)"
 _TPK = (r"(?:(?:tp|target|tgt)\d{1,2}|(?:tps?|t/p|take[ -]?profits?|targets?|tgt)"
         r"(?: *\d{1,2}(?![\d.,]))?)")
@@ -65,7 +66,7 @@ _BE_TAIL = (r"(?: (?:now|all|everyone|guys|please|everything|trade|trades|positi
 _SL_SAID = r"(?:moved|now|updated|changed|adjusted|raised|lowered|trailed|tightened)"
 _TP_SAID = r"(?:moved|changed|updated|extended|adjusted|now)"
 _ALL_OF = (r"(?:all|everything|every|the rest|rest|remaining|all remaining|the remaining|it|them|now|"
-           r"manually|market)\b")
+           r"manually|market|at market|at cmp)\b")
 _TRADES = r"(?:(?:all|both) )?(?:(?:my|your|our|the|this|these|those|all) )*(?:trades?|positions?|orders?)\b"
 _OWNER = r"(?:(?:my|your|our|the|all|this|that) )*"
 _OUT_OF = (r"out(?: of (?:this |the |that |my |our |all |these |those )?(?P<obj>[a-z0-9/]+)"

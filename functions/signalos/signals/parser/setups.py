@@ -200,12 +200,18 @@ def _neighbour_symbol(lexed: Lexed, i: int) -> int | None:
     lo, hi = _line_of(lexed, i)
     if sum(1 for t in toks[lo:hi + 1] if t[K] not in (PUNCT, END)) > 4:
         return None
-    if lo >= 2:
-        plo, phi = _line_of(lexed, lo - 2)
+    above = lo
+    for _ in range(3):  # a form's fields above: "Symbol: XAUUSD / Entry: 2050 / Direction: BUY"
+        if above < 2:
+            break
+        plo, phi = _line_of(lexed, above - 2)
         words = [j for j in range(plo, phi + 1) if toks[j][K] not in (PUNCT, END)]
+        if len(words) > 5 or any(toks[j][K] == SIDE for j in words):
+            break
         syms = [j for j in words if toks[j][K] == SYM]
-        if syms and len(words) <= 5 and not any(toks[j][K] == SIDE for j in words):
+        if syms:
             return syms[-1]
+        above = plo
     if hi + 2 < len(toks):
         nlo, nhi = _line_of(lexed, hi + 2)
         for j in range(nlo, nhi + 1):
@@ -346,9 +352,25 @@ def segment_starts(lexed: Lexed, heads: list[Head]) -> list[int]:
         lo, _ = _line_of(lexed, first)
         if lo <= prev_side:
             lo = first
+        elif not starts:
+            lo = _level_lines_above(lexed, lo)
         starts.append(lo)
         prev_side = h.side_idx
     return starts
+
+
+def _level_lines_above(lexed: Lexed, lo: int) -> int:
+    """A form may give levels before the direction ("Entry: 1.0850 / EURUSD BUY / SL ..."): the
+    first setup's segment takes in the lines right above it that are only a field and a price."""
+    toks = lexed.toks
+    while lo >= 2:
+        plo, phi = _line_of(lexed, lo - 2)
+        kinds = [toks[j][K] for j in range(plo, phi + 1) if toks[j][K] not in (PUNCT, END)]
+        if not (2 <= len(kinds) <= 3 and kinds[0] in (ENTRY, SL, TP) and kinds[-1] == NUM
+                and all(k in (ENTRY, SL, TP, NUM, SOFT) for k in kinds)):
+            break
+        lo = plo
+    return lo
 
 
 def _expand_abbreviated(first: Token, second: Token) -> float:
@@ -393,6 +415,7 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
     pl_marks = 0
     market = False
     hedged_later = False
+    second_entry = False
     order_type = head.order_type
     prev_i = -1
     for j in range(lo, hi):
@@ -407,11 +430,14 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
             if flags & PCT:
                 pass
             elif state in (F_PRE, F_ENTRY):
-                if entry_i >= 0 and zone_i < 0 and (
+                if fresh and is_index(toks, j):
+                    pass  # "Entry 1: 4459"
+                elif entry_i >= 0 and zone_i < 0 and (
                     (flags & MINUS and prev_i == entry_i)
                     or (prev_i >= 0 and toks[prev_i][TEXT] in _RANGE and prev_i - 1 == entry_i)
+                    or second_entry
                 ):
-                    zone_i = j  # "1950-1948", "4030 -35", "18120 and 18150"
+                    zone_i = j  # "1950-1948", "4030 -35", "18120 and 18150", "Entry 2: 4455"
                 elif flags & SIGNED:
                     pl_marks += 1  # "GOLD SELL +120": a result, not a level
                     state = F_NONE
@@ -458,7 +484,12 @@ def read_segment(lexed: Lexed, lo: int, hi: int, head: Head) -> tuple[Draft, boo
             fresh = t[EXTRA] is None
         elif k == ENTRY:
             if t[TEXT] != "@" or state not in (F_SL, F_TP):  # "SL @ 2338" keeps its field
-                state = F_ENTRY if entry_i < 0 else F_NONE
+                if entry_i < 0:
+                    state, fresh = F_ENTRY, t[TEXT] != "@"
+                elif zone_i < 0 and t[TEXT] != "@":  # "Entry 1: 4459 / Entry 2: 4455": layers
+                    state, fresh, second_entry = F_ENTRY, True, True
+                else:
+                    state = F_NONE
         elif k == SOFT:
             if state == F_PRE:
                 state = F_ENTRY
