@@ -259,6 +259,11 @@ class Journal:
         rows = self._all("SELECT * FROM orders WHERE group_id = ? ORDER BY leg", group_id)
         return [OrderRecord(**dict(r)) for r in rows]
 
+    def order_stats(self) -> tuple[int, str | None]:
+        """How many orders reached the broker, and when the latest was recorded (one cheap query)."""
+        row = self._one("SELECT COUNT(*) AS n, MAX(opened_at) AS latest FROM orders")
+        return (row["n"], row["latest"]) if row else (0, None)
+
     def tags(self) -> dict[str, str]:
         """tag -> order_id of the orders still live (heartbeats name positions by SignalOS order id)."""
         return {
