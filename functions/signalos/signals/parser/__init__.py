@@ -25,8 +25,14 @@ Confidence (0..1) says how sure the parser is that a result is exactly what the 
   so they are never traded blindly.
 - the ParseResult's confidence is the lowest of its items; with no results it is 1.0 for plain
   chatter, 0.9 when trading words were present but clearly not an order (negated, hedged,
-  conditional, a results post, an advert), and 0.5 when a direction and levels were found but
-  no instrument (worth a second opinion).
+  conditional, a question, a results post, an advert), and 0.5 when a direction and levels
+  were found but no instrument (worth a second opinion). More than MAX_RESULTS setups in one
+  post caps it at 0.5 too (the rest are dropped, with a warning).
+- `warnings` say why: on items, what lowered their confidence; on an empty result, why each
+  direction in the post was not taken as an order.
+
+Bounded work: input is cut at MAX_TEXT_CHARS, at most 40 directions and 100 management matches
+are looked at, so a hostile 10,000-character post costs milliseconds, not seconds.
 """
 
 from __future__ import annotations
