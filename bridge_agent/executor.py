@@ -168,7 +168,7 @@ class Executor:
             command_id=command.command_id,
             order_id=command.order_id,
             status=status,
-            reason=(result.reason or None) and result.reason[:500],
+            reason=_short(result.reason),
             retcode=result.retcode,
             broker_symbol=result.broker_symbol,
             side=command.side,
@@ -224,7 +224,7 @@ class Executor:
                 command_id=command.command_id,
                 order_id=oid,
                 status="rejected",
-                reason=reason,
+                reason=_short(reason),
                 executed_at=self._clock(),
             )
             for oid in targets
@@ -365,7 +365,7 @@ class Executor:
             command_id=command.command_id,
             order_id=order_id,
             status=status,  # type: ignore[arg-type]
-            reason=(reason or (result.reason if result else None) or None),
+            reason=_short(reason or (result.reason if result else None)),
             retcode=result.retcode if result else None,
             broker_symbol=order.broker_symbol if order else None,
             side=order.side if order else None,  # type: ignore[arg-type]
@@ -380,6 +380,11 @@ class Executor:
             swap=result.swap if result else None,
             executed_at=self._clock(),
         )
+
+
+def _short(reason: str | None) -> str | None:
+    """Reasons fit the report's 500 characters (a broker comment can be anything)."""
+    return reason[:500] if reason else None
 
 
 def closed_report(

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +339,28 @@ class Journal:
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self._one("SELECT value FROM meta WHERE key = ?", key)
         return json.loads(row["value"]) if row else default
+
+    def prune(self, older_than_days: int = 30) -> int:
+        """Forget what can no longer matter: delivered reports, finished commands and closed orders.
+
+        Never touches a command whose outcome is unknown, an order still live, or an undelivered report.
+        """
+        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat()
+        with self.transaction() as tx:
+            removed = tx.execute(
+                "DELETE FROM reports WHERE status != 'pending' AND created_at < ?", (cutoff,)
+            ).rowcount
+            removed += tx.execute(
+                "DELETE FROM orders WHERE state NOT IN ('pending', 'open') AND updated_at < ?", (cutoff,)
+            ).rowcount
+            removed += tx.execute(
+                "DELETE FROM commands WHERE state = 'done' AND updated_at < ?"
+                " AND command_id NOT IN (SELECT command_id FROM reports)"
+                " AND command_id NOT IN (SELECT command_id FROM orders)",
+                (cutoff,),
+            ).rowcount
+            removed += tx.execute("DELETE FROM actions WHERE updated_at < ?", (cutoff,)).rowcount
+        return removed
 
     def summary(self) -> dict[str, Any]:
         def counts(table: str, column: str = "state") -> dict[str, int]:

@@ -172,6 +172,7 @@ class Runner:
     def connect_and_reconcile(self) -> None:
         """(Re)connect the terminal, then settle the journal against it before acting on anything."""
         self.broker.connect()
+        self.journal.prune()
         self.journal.add_reports(self.executor.reconcile(), source="command")
         self.monitor.poll()
         self.broker_ready = True

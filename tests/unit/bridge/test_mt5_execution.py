@@ -356,3 +356,27 @@ def test_a_second_agent_on_the_same_journal_refuses_to_start(tmp_path):
         InstanceLock(tmp_path / "journal.db.lock").acquire()
     first.release()
     InstanceLock(tmp_path / "journal.db.lock").acquire().release()  # free again once the first ends
+
+
+def test_prune_keeps_everything_that_still_matters(executor, journal, terminal):
+    done, live = open_order(), open_order()
+    executor.handle(done)
+    executor.handle(live)
+    pending_report = journal.pending_reports()
+    journal.mark_reports(
+        [type("R", (), {"report_id": done.command_id + ":filled", "status": "applied", "error": None})()]
+    )
+    journal.update_order(done.order_id, state="closed")
+    with journal.transaction() as tx:  # make everything look old
+        for table, column in (
+            ("reports", "created_at"),
+            ("orders", "updated_at"),
+            ("commands", "updated_at"),
+        ):
+            tx.execute(f"UPDATE {table} SET {column} = '2000-01-01T00:00:00+00:00'")
+    journal.prune(older_than_days=30)
+    assert journal.order(done.order_id) is None
+    assert journal.order(live.order_id) is not None  # still open
+    assert journal.report_status(live.command_id + ":filled") == "pending"  # not delivered yet
+    assert journal.command(live.command_id) is not None
+    assert len(pending_report) == 2
