@@ -9,6 +9,7 @@ from bridge_fixtures import ACCOUNT_ID, open_order
 from MetaTrader5 import _core
 from signalos.contracts.orders import SIGNALOS_MAGIC, order_tag
 
+from bridge_agent.api_client import ReportResult
 from bridge_agent.brokers.mt5 import ALGO_OFF_MESSAGE, Mt5Broker
 from bridge_agent.config import Mt5Settings
 from bridge_agent.executor import Executor
@@ -363,9 +364,7 @@ def test_prune_keeps_everything_that_still_matters(executor, journal, terminal):
     executor.handle(done)
     executor.handle(live)
     pending_report = journal.pending_reports()
-    journal.mark_reports(
-        [type("R", (), {"report_id": done.command_id + ":filled", "status": "applied", "error": None})()]
-    )
+    journal.mark_reports([ReportResult(report_id=done.command_id + ":filled", status="applied")])
     journal.update_order(done.order_id, state="closed")
     with journal.transaction() as tx:  # make everything look old
         for table, column in (
