@@ -52,7 +52,6 @@ from signalos.signals.parser.lexer import (
     PIPS,
     PUNCT,
     SENT,
-    SIDE,
     SL,
     SYM,
     TP,
@@ -147,7 +146,7 @@ def _is_symbol(name: str) -> bool:
 # --- the parser ---------------------------------------------------------------------------------
 def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     """Parse one post into opens and updates (contract v1). Never raises on odd input."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return _empty(1.0)
     text = text[:MAX_TEXT_CHARS]
     if rules is not None and rules.ignores(text):
@@ -170,7 +169,7 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     if drafts and instructions:
         instructions = [i for i in instructions
                         if not any(d.first_sent <= i.sentence <= d.last_sent for d in drafts)]
-    update_symbol = next((t[VAL] for t in toks if t[K] == SYM), None) if instructions or not drafts else None
+    update_symbol = scan.first_symbol
     keyed: list[tuple[tuple[int, int, int], OpenSetup | SignalUpdate]] = []
     for d in drafts:
         keyed.append(((d.first_sent, 0, d.head.side_idx), _open_item(d, rules)))
@@ -181,7 +180,7 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     if not keyed:
         if scan.unbound and any(t[K] in (SL, TP) for t in toks) and any(t[K] == NUM for t in toks):
             return _empty(0.5, ["a direction and levels but no instrument"])
-        if rejected or any(t[K] == SIDE for t in toks):
+        if rejected or scan.directions:
             return _empty(0.9, sorted(set(rejected)))
         return _empty(1.0)
     if len(keyed) > 1:
@@ -300,7 +299,7 @@ def _update_item(ins: Instruction, symbol: str | None, confidence: float | None 
 def _bare_levels(lexed: Lexed, s: str, symbol: str | None) -> list:
     """A post that is nothing but "SL 4308" (or "TP 4290") changes the previous signal."""
     toks = lexed.toks
-    if not toks or any(t[K] not in _BARE_LEVEL_KINDS for t in toks):
+    if not toks or toks[0][K] not in (SL, TP, SYM) or any(t[K] not in _BARE_LEVEL_KINDS for t in toks):
         return []
     out: list = []
     field = None

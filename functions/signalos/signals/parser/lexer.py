@@ -215,6 +215,10 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
             if cache is not None and len(cache) < _CACHE_LIMIT:
                 cache[piece] = info
         mode = info[0]
+        if mode == _PLAIN:  # the common case first: a word read on its own
+            line_first = False
+            append(info[1] + (line, sent))
+            continue
         if mode >= _MARK:  # punctuation and line breaks
             if mode == _BREAK:
                 if not line_first:
@@ -231,9 +235,6 @@ def lex(s: str, rules: ProviderRules | None = None) -> Lexed:
                     sent += 1
             continue
         line_first = False
-        if mode == _PLAIN:
-            append(info[1] + (line, sent))
-            continue
         word = piece
         if mode == _PAIRED:
             j, tok = _pair(word, raw, i, n, line, sent)

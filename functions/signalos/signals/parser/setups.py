@@ -154,6 +154,8 @@ class HeadScan:
     heads: list[Head]
     rejected: list[str]  # why candidate heads were not orders
     unbound: int  # strong directions with no instrument to bind to
+    directions: int  # direction words seen
+    first_symbol: str | None  # the first instrument the post names
 
 
 def _line_of(lexed: Lexed, i: int) -> tuple[int, int]:
@@ -284,9 +286,12 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
     unbound = 0
     default_symbol = rules.default_symbol if rules is not None else None
     directions = 0
+    first_symbol = None
     merged_to = -1  # side index of the last head another one was merged into
     for i, t in enumerate(toks):
         if t[K] != SIDE:
+            if first_symbol is None and t[K] == SYM:
+                first_symbol = t[VAL]
             continue
         directions += 1
         if directions > MAX_DIRECTIONS:  # a wall of directions is a recap or spam; bounded work either way
@@ -318,7 +323,9 @@ def find_heads(lexed: Lexed, rules: ProviderRules | None, blocked_sents: set[int
             continue
         heads.append(head)
         merged_to = i
-    return HeadScan(heads, rejected, unbound)
+    if first_symbol is None:
+        first_symbol = next((t[VAL] for t in toks[i:] if t[K] == SYM), None) if toks else None
+    return HeadScan(heads, rejected, unbound, directions, first_symbol)
 
 
 def _levels_follow(toks: list[Token], i: int) -> bool:
