@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from pathlib import Path
 
 from signalos.signals.parser import parse_message
@@ -50,6 +51,10 @@ def test_parse_message_throughput():
     print(f"  best pass   {n / best:>9,.0f} msgs/s  ({best / n * 1e6:.1f} us/msg)")
     print(f"  median pass {n / median:>9,.0f} msgs/s  ({median / n * 1e6:.1f} us/msg)")
     print(f"  first pass  {n / cold:>9,.0f} msgs/s  (cold caches)")
+    # How fast this box runs plain Python right now, to compare figures taken on different days
+    # or machines (an idle modern core does this in ~15 us; a shared CI core can take twice that).
+    reference = min(timeit.repeat("sum(range(1000))", number=200, repeat=5)) / 200 * 1e6
+    print(f"  machine reference: sum(range(1000)) takes {reference:.1f} us here")
 
 
 def test_cli_throughput(tmp_path):
