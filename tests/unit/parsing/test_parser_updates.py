@@ -103,6 +103,9 @@ def test_a_management_sentence_never_opens_a_trade():
     assert updates("Close EURUSD sell") == [("close_all", None, None)]
     assert updates("Close EURUSD buy at 1.0900") == [("close_all", None, None)]
     assert updates("Cancel the buy limit on GBPJPY at 191.20") == [("cancel_pending", None, None)]
+    assert updates("XAUUSD BUY — move SL to 2055") == [("move_sl", 2055.0, None)]
+    assert updates("EURUSD buy, new SL 1.0820") == [("move_sl", 1.082, None)]
+    assert updates("GOLD SELL: close half now") == [("close_partial", None, 0.5)]
     assert updates("EURJPY buy limit is no longer valid - please delete it") == [
         ("cancel_pending", None, None)
     ]

@@ -98,6 +98,11 @@ _CONDITIONAL = frozenset(("if", "when", "whenever", "once", "unless", "until"))
 _NOT_DIRECTION_BEFORE = frozenset(("a", "as", "so", "how", "too", "very", "for"))
 _MANAGE_VERBS = frozenset(("close", "closing", "closed", "exit", "exiting", "cancel", "cancelled", "canceled",
                            "delete", "remove", "removed", "deleted"))
+_INSTRUCTION_VERBS = frozenset((
+    "move", "moving", "set", "adjust", "update", "change", "modify", "trail", "tighten", "raise", "lower",
+    "close", "closing", "cancel", "delete", "take", "secure", "book", "bank", "cut", "exit", "extend",
+    "shift", "put", "bring", "push", "new",
+))
 _NEG_BRIDGE = frozenset(("to", "yet", "just", "even", "ever", "a", "need", "any", "the", "be", "rush",
                          "into"))
 _PRAISE = frozenset(("great", "nice", "perfect", "amazing", "beautiful", "excellent", "another", "good",
@@ -334,8 +339,8 @@ def _levels_follow(toks: list[Token], i: int) -> bool:
     sent = toks[i][SENT]
     for j in range(i + 1, min(len(toks), i + _CLAUSE)):
         t = toks[j]
-        if t[SENT] != sent:
-            return False
+        if t[SENT] != sent or t[TEXT] in _INSTRUCTION_VERBS:
+            return False  # "XAUUSD BUY - move SL to 2055": the levels belong to the instruction
         if t[K] in (SL, TP) or (t[K] == NUM and not t[FLAGS]):
             return True
     return False
