@@ -97,3 +97,37 @@ def test_scoring_helper_catches_a_wrong_parse():
     ]
     exact, false_opens, wrong = score(rows)
     assert (exact, false_opens, wrong) == (0, 1, ["x", "y"])
+
+
+DECORATIONS = {
+    "upper case": str.upper,
+    "lower case": str.lower,
+    "markdown bold lines": lambda t: "\n".join(
+        f"**{line}**" if line.strip() else line for line in t.split("\n")
+    ),
+    "emoji at line ends": lambda t: "\n".join(
+        f"{line} 🔥" if line.strip() else line for line in t.split("\n")
+    ),
+    "blank lines doubled": lambda t: t.replace("\n", "\n\n"),
+    "windows line ends": lambda t: t.replace("\n", "\r\n"),
+    "a megaphone first": lambda t: "📢 " + t,
+}
+
+
+def _core(text: str) -> list[dict]:
+    return [
+        {k: v for k, v in item.items() if k not in ("confidence", "warnings")}
+        for item in parse_message(text).contract_json()
+    ]
+
+
+def test_decoration_never_changes_what_a_post_means():
+    # Case, markdown, emoji and blank lines are how channels dress the same signal.
+    rows = [json.loads(line) for line in CORPUS.read_text("utf-8").splitlines() if line.strip()]
+    changed = [
+        (name, row["id"])
+        for name, dress in DECORATIONS.items()
+        for row in rows
+        if _core(dress(row["text"])) != _core(row["text"])
+    ]
+    assert changed == []
