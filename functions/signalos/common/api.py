@@ -27,6 +27,10 @@ document). For another status code use `@router.post(..., status_code=201)`, or 
 `Response[ThingOut]` (annotate `-> Response[ThingOut]`: a bare `-> Response` breaks the docs).
 
 What `create_app` gives every route:
+- the caller is checked before the request is validated: a route decorated with `require_auth`,
+  `require_admin`, `require_feature` (signalos.common.guards) or another `guarded_by` guard answers
+  401/403 to a caller who may not use it, whatever the body (never a 422 that shows them the
+  schema); routes without a guard (login, health, webhook...) are untouched;
 - request validation (pydantic, `enable_validation=True`): a bad body, query or path value is a
   422 `VALIDATION_ERROR` whose `details.fields` names each bad field;
 - `ApiError` (signalos.common.errors) -> its status and the error body;
@@ -54,6 +58,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from signalos.common import settings
 from signalos.common.errors import ApiError, PayloadTooLarge, error_body
+from signalos.common.guards import enforce_route_guards
 from signalos.common.observability import logger
 
 # JSON responses never need to load anything; HTML (Swagger UI only) needs its inlined assets.
@@ -230,6 +235,31 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         return _error_response(app, 500, "INTERNAL_ERROR", "Internal error")
 
 
+def authorize_before_validation(app: APIGatewayHttpResolver) -> None:
+    """Enforce the matched route's guards (signalos.common.guards) before its request is validated.
+
+    Powertools builds each route's middleware stack once, at its first request, in a fixed order:
+    `app._request_validation_middleware` first, then `app.use` (router) middlewares, then the
+    route's own, then response validation and the route. Nothing registered with `app.use` or on
+    the route can run before validation, so the guard check takes the validation slot itself and
+    hands on to the validation middleware. Exceptions it raises go through the app's exception
+    handlers like a route's (ApiError -> 401/403 error body).
+    """
+    validate = getattr(app, "_request_validation_middleware", None)
+    if validate is None:
+        # A Powertools version that stores its validation middleware elsewhere: refuse to start
+        # rather than silently validate before authorizing.
+        raise RuntimeError("Powertools' request validation middleware was not found")
+
+    def authorize_then_validate(app: Any, next_middleware: Any) -> Any:
+        route = app.context.get("_route")  # the matched Route, set by the resolver before calling it
+        if route is not None:
+            enforce_route_guards(route.func, app)
+        return validate(app, next_middleware)
+
+    app._request_validation_middleware = authorize_then_validate  # type: ignore[attr-defined]
+
+
 def create_app(service: str, *, cors_origin: str | None = None) -> SignalOSResolver:
     """A configured resolver for one bounded context (see the module docstring)."""
     cors = CORSConfig(
@@ -242,6 +272,7 @@ def create_app(service: str, *, cors_origin: str | None = None) -> SignalOSResol
     app = SignalOSResolver(cors=cors, enable_validation=True)
     app.service = service
     register_error_handlers(app)
+    authorize_before_validation(app)
     return app
 
 

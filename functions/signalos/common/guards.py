@@ -17,6 +17,14 @@ admin's key reach admin routes. JWTs carry every scope of their user.
 Access JWTs carry the role and license, so authenticating one needs no database read; a role or
 license change reaches the caller at their next refresh (access tokens live 15 minutes).
 API keys are looked up in USERS_TABLE on each request (a key revocation is immediate).
+
+Order of checks: each decorator marks its route function with a `RouteGuard` (see `route_guards`),
+and `signalos.common.api.create_app` enforces the marked guards of the matched route BEFORE
+Powertools validates the request. So a caller without credentials gets 401 and a caller without
+the role/feature/scope gets 403 whatever the body, and never learns the schema from a 422. The
+decorator's wrapper checks again when the route function runs (a cached principal: no second
+token decode or key lookup), which keeps the decorators working on any resolver, and on a route
+whose validation is turned off. Other kinds of credentials (bridge tokens) use `guarded_by`.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ ROLES = ("user", "admin")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALL_SCOPES = frozenset({"read", "write", "admin"})
 _CACHE_ATTR = "_signalos_principal"
+_GUARDS_ATTR = "__signalos_route_guards__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +87,9 @@ def license_expiry_epoch(license_: Mapping[str, Any] | None) -> int | None:
 
 # --- resolving the principal -------------------------------------------------------------
 
-def _current_event(source: Any = None) -> Any:
+def request_event(source: Any = None) -> Any:
+    """The event of the request being handled: `source.current_event` (a resolver or router), else the
+    one Powertools stores for the running request."""
     if source is not None:
         return source.current_event
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -160,7 +171,7 @@ def _check_scope(principal: Principal, method: str) -> None:
 
 def optional_principal(router: Any = None) -> Principal | None:
     """The caller, or None when the request carries no credentials (bad credentials: 401)."""
-    event = _current_event(router)
+    event = request_event(router)
     cached = getattr(event, _CACHE_ATTR, None)
     if cached is not None:
         return cached if isinstance(cached, Principal) else None
@@ -190,22 +201,57 @@ def _keep_signature(wrapper: Callable[..., Any], func: Callable[..., Any]) -> No
         wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
 
 
-def _guarded(check: Callable[[Principal], None]) -> Callable[[F], F]:
+@dataclass(frozen=True)
+class RouteGuard:
+    """A requirement a route puts on its caller: `enforce(source)` raises an ApiError (401/403) to refuse.
+
+    `source` is what holds the request's event (the resolver, in create_app's middleware) or None
+    (the wrapper itself: the event Powertools stores for the running request).
+    """
+
+    name: str
+    enforce: Callable[[Any], object]
+
+
+def route_guards(func: Callable[..., Any]) -> tuple[RouteGuard, ...]:
+    """The guards a route function was decorated with, outermost first (empty for a public route)."""
+    return tuple(getattr(func, _GUARDS_ATTR, ()))
+
+
+def enforce_route_guards(func: Callable[..., Any], source: Any = None) -> None:
+    """Refuse the request (401/403) unless its caller meets every guard of the route function."""
+    for guard in route_guards(func):
+        guard.enforce(source)
+
+
+def guarded_by(name: str, enforce: Callable[[Any], object]) -> Callable[[F], F]:
+    """Decorator: the route demands what `enforce` checks, before its request is validated.
+
+    The wrapper also checks on every call, so the route is guarded on any resolver; create_app's
+    middleware runs the same check earlier (before validation) for the matched route.
+    """
+
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            check(current_principal())
+            enforce(None)
             return func(*args, **kwargs)
 
         _keep_signature(wrapper, func)
+        # functools.wraps copied the inner decorators' guards; this one runs before them.
+        setattr(wrapper, _GUARDS_ATTR, (RouteGuard(name, enforce), *route_guards(func)))
         return wrapper  # type: ignore[return-value]
 
     return decorate
 
 
+def _guarded(name: str, check: Callable[[Principal], None]) -> Callable[[F], F]:
+    return guarded_by(name, lambda source: check(current_principal(source)))
+
+
 def require_auth(func: F) -> F:
     """Demand a valid principal (401 otherwise)."""
-    return _guarded(lambda principal: None)(func)
+    return _guarded("auth", lambda principal: None)(func)
 
 
 def _admin_check(principal: Principal) -> None:
@@ -215,7 +261,7 @@ def _admin_check(principal: Principal) -> None:
 
 def require_admin(func: F) -> F:
     """Demand an admin (403 ADMIN_REQUIRED for anyone else, 401 without credentials)."""
-    return _guarded(_admin_check)(func)
+    return _guarded("admin", _admin_check)(func)
 
 
 def require_feature(name: str) -> Callable[[F], F]:
@@ -232,4 +278,4 @@ def require_feature(name: str) -> Callable[[F], F]:
             details = {"feature": name, "license_tier": principal.license_tier, "expired": expired}
             raise Forbidden(message, code="FEATURE_NOT_LICENSED", details=details)
 
-    return _guarded(check)
+    return _guarded(f"feature:{name}", check)

@@ -173,3 +173,160 @@ def test_api_key_scopes_follow_the_method():
     admin_without_scope = guards.Principal("u", "n", "admin", "pro", frozenset(), "api_key",
                                            scopes=frozenset({"read", "write"}))
     assert not admin_without_scope.is_admin
+
+
+# --- the caller is checked before the request is validated --------------------------------------
+
+order_router = Router()
+checks: list[str] = []
+
+
+class StrictIn(BaseModel):
+    text: str
+    count: int
+
+
+def _custom_enforce(source) -> None:
+    # A non-principal credential (as bridge tokens are): a fixed header value.
+    checks.append("custom")
+    event = guards.request_event(source)
+    if (event.headers or {}).get("x-door") != "open":
+        raise guards.Unauthorized("door closed", code="DOOR_CLOSED")
+
+
+@order_router.post("/o/auth")
+@require_auth
+def o_auth(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/admin")
+@require_admin
+def o_admin(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/feature")
+@require_feature("auto_trading")
+def o_feature(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/public")
+def o_public(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/custom")
+@guards.guarded_by("door", _custom_enforce)
+def o_custom(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/stacked")
+@require_auth
+@require_feature("telegram_integration")
+def o_stacked(body: StrictIn) -> dict:
+    return {"ok": True}
+
+
+@order_router.post("/o/unvalidated", enable_validation=False)
+@require_admin
+def o_unvalidated() -> dict:
+    return {"ok": True}
+
+
+order_app = create_app("guards-order-test")
+order_app.include_router(order_router)
+order_handler = instrumented(order_app)
+BAD = {"text": 5}  # text has the wrong type, count is missing: 422 for whoever may call
+
+
+@pytest.mark.parametrize("path", ["/o/auth", "/o/admin", "/o/feature", "/o/stacked"])
+def test_no_credentials_and_a_bad_body_is_401_not_422(call, path):
+    status, _, body = call(order_handler, "POST", path, body=BAD)
+    assert status == 401 and body["error"]["code"] == "UNAUTHORIZED"
+    assert "fields" not in (body["error"].get("details") or {})
+
+
+@pytest.mark.parametrize("path", ["/o/auth", "/o/admin", "/o/feature"])
+def test_no_credentials_and_broken_json_is_401_not_400(call, path):
+    status, _, body = call(order_handler, "POST", path, raw_body="{not json")
+    assert status == 401, body
+
+
+@pytest.mark.parametrize(("path", "headers", "code"), [
+    ("/o/admin", {"role": "user"}, "ADMIN_REQUIRED"),
+    ("/o/feature", {"features": ()}, "FEATURE_NOT_LICENSED"),
+    ("/o/stacked", {"features": ("auto_trading",)}, "FEATURE_NOT_LICENSED"),
+])
+def test_caller_without_the_role_or_feature_and_a_bad_body_is_403(call, path, headers, code):
+    status, _, body = call(order_handler, "POST", path, body=BAD, headers=token(**headers))
+    assert status == 403 and body["error"]["code"] == code
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    ("/o/auth", {}), ("/o/admin", {"role": "admin"}), ("/o/feature", {}),
+    ("/o/stacked", {"features": ("telegram_integration",)}),
+])
+def test_a_caller_who_may_call_gets_the_validation_error(call, path, headers):
+    status, _, body = call(order_handler, "POST", path, body=BAD, headers=token(**headers))
+    assert status == 422
+    assert {f["field"] for f in body["error"]["details"]["fields"]} == {"body.text", "body.count"}
+    good = {"text": "hi", "count": 1}
+    assert call(order_handler, "POST", path, body=good, headers=token(**headers))[0] == 200
+
+
+def test_public_route_still_validates_for_anyone(call):
+    status, _, body = call(order_handler, "POST", "/o/public", body=BAD)
+    assert status == 422 and body["error"]["code"] == "VALIDATION_ERROR"
+    assert call(order_handler, "POST", "/o/public", body={"text": "a", "count": 2})[0] == 200
+
+
+def test_read_only_api_key_scope_is_403_before_validation(call, monkeypatch):
+    read_only = guards.Principal("usr_k", "kay", "user", "pro", frozenset({"auto_trading"}), "api_key",
+                                 scopes=frozenset({"read"}))
+    monkeypatch.setattr(guards, "_from_api_key", lambda raw: read_only)
+    status, _, body = call(order_handler, "POST", "/o/feature", body=BAD, headers={"x-api-key": "sos_x"})
+    assert status == 403 and body["error"]["code"] == "INSUFFICIENT_SCOPE"
+
+
+def test_custom_guard_runs_before_validation_and_again_in_the_wrapper(call):
+    checks.clear()
+    status, _, body = call(order_handler, "POST", "/o/custom", body=BAD)
+    assert status == 401 and body["error"]["code"] == "DOOR_CLOSED" and checks == ["custom"]
+    checks.clear()
+    assert call(order_handler, "POST", "/o/custom", body=BAD, headers={"x-door": "open"})[0] == 422
+    checks.clear()
+    ok = call(order_handler, "POST", "/o/custom", body={"text": "a", "count": 1}, headers={"x-door": "open"})
+    assert ok[0] == 200 and checks == ["custom", "custom"]
+
+
+def test_route_without_validation_is_still_guarded_by_its_wrapper(call):
+    assert call(order_handler, "POST", "/o/unvalidated")[0] == 401
+    assert call(order_handler, "POST", "/o/unvalidated", headers=token())[0] == 403
+    assert call(order_handler, "POST", "/o/unvalidated", headers=token(role="admin"))[0] == 200
+
+
+def test_guards_are_listed_outermost_first():
+    assert [g.name for g in guards.route_guards(o_stacked)] == ["auth", "feature:telegram_integration"]
+    assert [g.name for g in guards.route_guards(o_admin)] == ["admin"]
+    assert guards.route_guards(o_public) == ()
+
+
+def test_decorators_still_guard_a_plain_resolver():
+    # Without create_app (no early check, no error handlers) the wrapper refuses the caller all the same.
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from tests.unit.common.conftest import http_event
+
+    plain = APIGatewayHttpResolver()
+
+    @plain.get("/plain")
+    @require_feature("auto_trading")
+    def plain_route() -> dict:
+        return {"ok": True}
+
+    with pytest.raises(guards.Forbidden):
+        plain.resolve(http_event("GET", "/plain", headers=token(features=())), None)
+    assert plain.resolve(http_event("GET", "/plain", headers=token()), None)["statusCode"] == 200
