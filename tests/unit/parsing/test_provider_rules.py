@@ -101,6 +101,8 @@ def test_rules_are_bounded_user_input():
     with pytest.raises(ValidationError):
         ProviderRules(buy_keywords=["1234"])
     with pytest.raises(ValidationError):
+        ProviderRules(sell_keywords=["sell now"])  # one word: the lexer reads words
+    with pytest.raises(ValidationError):
         ProviderRules(default_sl_pips=0)
     with pytest.raises(ValidationError):
         ProviderRules(prefer_order_type="stop")

@@ -39,7 +39,8 @@ MAX_PIPS = 10_000.0
 
 _SYMBOL_SHAPE = re.compile(r"^[A-Z0-9]{2,20}$")
 _SYMBOL_WRITTEN = re.compile(r"^[#$]?[A-Za-z0-9]{1,12}(?:[ /._-][A-Za-z0-9]{1,12})?$")  # "GBP/TRY", "US 30"
-_KEYWORD_SHAPE = re.compile(r"^[^\W\d_][\w' -]*$")
+# One word as the lexer reads words: letters then letters/digits, one apostrophe allowed ("compra", "купить").
+_KEYWORD_SHAPE = re.compile(r"^[^\W\d_][^\W_]*(?:'[^\W\d_]+)?$")
 
 
 class UnsafePattern(ValueError):
@@ -195,10 +196,11 @@ class ProviderRules(BaseModel):
             raise ValueError(f"at most {MAX_KEYWORDS} keywords")
         out = []
         for word in value:
-            word = " ".join(str(word).split()).lower()
+            word = str(word).strip().lower()
             if not word or len(word) > MAX_KEYWORD_CHARS or not _KEYWORD_SHAPE.match(word):
                 raise ValueError(
-                    f"keyword {word!r} must be 1-{MAX_KEYWORD_CHARS} characters starting with a letter"
+                    f"keyword {word!r} must be one word of 1-{MAX_KEYWORD_CHARS} letters or digits, "
+                    "starting with a letter"
                 )
             out.append(word)
         return out
