@@ -148,7 +148,9 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     """Parse one post into opens and updates (contract v1). Never raises on odd input."""
     if not isinstance(text, str):
         return _empty(1.0)
-    text = text[:MAX_TEXT_CHARS]
+    cut = len(text) > MAX_TEXT_CHARS
+    if cut:
+        text = text[:MAX_TEXT_CHARS]
     if rules is not None and rules.ignores(text):
         return _empty(1.0, ["ignored by a provider rule"])
     s = normalize(text)
@@ -186,13 +188,13 @@ def parse_message(text: str, rules: ProviderRules | None = None) -> ParseResult:
     if len(keyed) > 1:
         keyed.sort(key=lambda pair: pair[0])
     results = [item for _, item in keyed]
-    warnings: list[str] = []
+    warnings: list[str] = [f"post cut at {MAX_TEXT_CHARS} characters"] if cut else []
     if len(results) > MAX_RESULTS:  # a wall of setups is spam or a pasted history, not a signal to copy
         results = results[:MAX_RESULTS]
         warnings.append(f"more than {MAX_RESULTS} results: the rest were dropped")
     validate_results(results, annotate=True)
     confidence = min(item.confidence for item in results)
-    if warnings:
+    if warnings:  # cut or crowded: someone should look before anything is traded
         confidence = min(confidence, 0.5)
     return _make_result({
         "results": results,
