@@ -198,12 +198,19 @@ def test_session_refused_for_a_tampered_queue_record(aws, call_api):
     ],
 )
 def test_bridge_routes_need_a_valid_bridge_token(aws, call_api, headers, code):
-    # Bodies are valid: request validation runs before the route (as for every route of the API).
-    bodies = {"session": None, "heartbeat": heartbeat_body("acc_x"), "reports": {"reports": []}}
-    for path, json_body in bodies.items():
-        status, _, body = call_api("POST", f"{B}/{path}", json=json_body, headers=headers)
-        assert status == 401, (path, body)
-        assert body["error"]["code"] == code
+    # The token is checked before the body is validated: a valid body or a malformed one, same 401.
+    bodies = {
+        "session": [None, {"unexpected": 1}],
+        "heartbeat": [heartbeat_body("acc_x"), {"balance": "lots"}],
+        "reports": [{"reports": []}, {"reports": "none"}],
+        "token/rotate": [None, {"account_id": 7}],
+    }
+    for path, json_bodies in bodies.items():
+        for json_body in json_bodies:
+            status, _, body = call_api("POST", f"{B}/{path}", json=json_body, headers=headers)
+            assert status == 401, (path, json_body, body)
+            if path != "token/rotate":  # without a bridge token, rotation asks for user credentials
+                assert body["error"]["code"] == code
 
 
 def test_a_user_jwt_is_not_a_bridge_token(aws, call_api):

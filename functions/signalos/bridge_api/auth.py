@@ -2,18 +2,25 @@
 
 The token is looked up by its SHA-256 (the raw token is never stored); a revoked token, an
 unknown one, or one whose account is disabled gets 401/403 before any route logic runs.
+
+Routes for the agent are decorated with `@require_bridge_token` (or `@require_bridge_token_or_user`
+for token rotation): like the user guards of signalos.common.guards, the check runs before the
+request body is validated, so a caller without a valid token gets 401 whatever it sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from signalos.bridge_api import accounts
 from signalos.bridge_api.tokens import TOKEN_PREFIX, find_token
 from signalos.common.errors import Forbidden, Unauthorized
+from signalos.common.guards import current_principal, guarded_by, request_event
 
 _CACHE_ATTR = "_signalos_bridge_caller"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,9 @@ def presented_bridge_token(event: Any) -> str | None:
     return None
 
 
-def bridge_caller(router: Any) -> BridgeCaller:
+def bridge_caller(router: Any = None) -> BridgeCaller:
     """The account of the request's bridge token (cached on the request's event)."""
-    event = router.current_event
+    event = request_event(router)
     cached = getattr(event, _CACHE_ATTR, None)
     if isinstance(cached, BridgeCaller):
         return cached
@@ -68,3 +75,19 @@ def bridge_caller(router: Any) -> BridgeCaller:
     caller = BridgeCaller(account=account, token_hash=str(item["token_hash"]))
     setattr(event, _CACHE_ATTR, caller)
     return caller
+
+
+def require_bridge_token(func: F) -> F:
+    """The route is for a bridge agent: a valid bridge token of an active account (401/403 otherwise)."""
+    return guarded_by("bridge_token", bridge_caller)(func)
+
+
+def _bridge_token_or_user(source: Any) -> object:
+    if presented_bridge_token(request_event(source)) is not None:
+        return bridge_caller(source)
+    return current_principal(source)
+
+
+def require_bridge_token_or_user(func: F) -> F:
+    """The route takes a bridge token, or else a user's credentials (JWT or API key)."""
+    return guarded_by("bridge_token_or_user", _bridge_token_or_user)(func)

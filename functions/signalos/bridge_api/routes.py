@@ -12,7 +12,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from signalos.bridge_api import accounts, service
-from signalos.bridge_api.auth import bridge_caller, presented_bridge_token
+from signalos.bridge_api.auth import (
+    bridge_caller,
+    presented_bridge_token,
+    require_bridge_token,
+    require_bridge_token_or_user,
+)
 from signalos.bridge_api.models import (
     AccountDeletedOut,
     AccountListOut,
@@ -116,6 +121,7 @@ def revoke_token(account_id: str) -> TokenRevokedOut:
     tags=TAGS,
     summary="New bridge token (old one revoked): with the bridge token, or a JWT and account_id",
 )
+@require_bridge_token_or_user
 def rotate_token(body: RotateIn | None = None) -> TokenOut:
     if presented_bridge_token(router.current_event) is not None:
         account, actor = bridge_caller(router).account, "bridge"
@@ -149,16 +155,19 @@ def pair(body: PairIn) -> PairOut:
     tags=TAGS,
     summary="Short-lived credentials that can only consume this account's queue",
 )
+@require_bridge_token
 def session() -> SessionOut:
     return SessionOut(**service.open_session(bridge_caller(router)))
 
 
 @router.post(f"{PREFIX}/heartbeat", tags=TAGS, summary="Balance, positions and symbol specs")
+@require_bridge_token
 def heartbeat(body: Heartbeat) -> HeartbeatOut:
     server_time = service.record_heartbeat(bridge_caller(router), body)
     return HeartbeatOut(ok=True, server_time=server_time)
 
 
 @router.post(f"{PREFIX}/reports", tags=TAGS, summary="Execution reports (idempotent by report_id)")
+@require_bridge_token
 def reports(body: ReportsIn) -> ReportsOut:
     return ReportsOut(results=service.apply_reports(bridge_caller(router), body.reports))
