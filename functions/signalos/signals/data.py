@@ -2,9 +2,9 @@
 
 Item shapes are documented in `signalos.signals.records`. Every read is a key query in the
 caller's partition or on one of the caller's index partitions (`USER#<uid>#...`); nothing
-here scans. A signal is written whole by one conditional put, in one transaction with the
-ADD of its day's counters, so a record and the stats never disagree and a retried write
-can neither half-write a record nor count it twice.
+here scans. A signal is written whole by one conditional put (never half-written); its day's
+counters are then ADDed atomically, only after the put succeeded (a refused or stale write
+never counts, so nothing is counted twice).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "encode_cursor",
 ]
 
+log = logging.getLogger(__name__)
 BUDGET_TTL_SECONDS = 3 * 24 * 3600
 _HIGH = "~"  # sorts after every character of an id or a timestamp
 
@@ -53,62 +55,46 @@ def table() -> Table:
 
 
 # --- signals ---------------------------------------------------------------------------------
-def _stats_update(record: SignalRecord, add: dict[str, int | float]) -> dict[str, Any]:
-    names: dict[str, str] = {"#date": "date", "#type": "type"}
-    values: dict[str, Any] = {":date": day_of(record), ":type": "stats"}
-    adds = []
-    for i, (key, value) in enumerate(sorted(add.items())):
-        names[f"#c{i}"] = key
-        values[f":c{i}"] = value
-        adds.append(f"#c{i} :c{i}")
-    return {
-        "Update": {
-            "Key": {"pk": user_pk(record.user_id), "sk": f"STATS#{day_of(record)}"},
-            "UpdateExpression": "SET #date = :date, #type = :type ADD " + ", ".join(adds),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
+def count(record: SignalRecord, add: dict[str, int | float]) -> None:
+    """ADD to the day's counters of the record's owner. Called after the record's own write
+    succeeded, so a refused write never counts; a failure here is logged, never raised (a
+    counter is not worth failing a signal for)."""
+    if not add:
+        return
+    try:
+        table().update(
+            user_pk(record.user_id),
+            f"STATS#{day_of(record)}",
+            set_values={"date": day_of(record), "type": "stats"},
+            add_values=add,
+        )
+    except Exception:
+        log.exception("day counters not updated for %s", record.signal_id)
 
 
 def put_new_signal(record: SignalRecord) -> None:
-    """Store a new signal (refuses to overwrite) and count it, atomically."""
-    ops: list[dict[str, Any]] = [
-        {"Put": {"Item": record.to_item(), "ConditionExpression": "attribute_not_exists(pk)"}}
-    ]
-    add = counters_for(None, record)
-    if add:
-        ops.append(_stats_update(record, add))
-    table().transact_write(ops)
+    """Store a new signal with one conditional put (it never overwrites), then count it."""
+    table().put(record.to_item(), if_absent=True)
+    count(record, counters_for(None, record))
 
 
 def replace_signal(before: SignalRecord, after: SignalRecord) -> None:
     """Replace a stored signal by a new version of it, only if it is still `before`.
 
-    The condition is on revision and status, which every writer changes: a worker finishing
-    a parse that an edit has already superseded loses (StaleRecord) instead of clobbering it.
+    One conditional put of the whole record: the condition is on revision, status and dispatch
+    mark, which every writer changes, so a worker finishing a parse that an edit has already
+    superseded loses (StaleRecord) instead of clobbering it, and nothing is half-written.
     """
-    ops: list[dict[str, Any]] = [
-        {
-            "Put": {
-                "Item": after.to_item(),
-                "ConditionExpression": "attribute_exists(pk) AND #rev = :rev AND #st = :st AND #dr = :dr",
-                "ExpressionAttributeNames": {"#rev": "revision", "#st": "status", "#dr": "dispatch_mark"},
-                "ExpressionAttributeValues": {
-                    ":rev": before.revision,
-                    ":st": before.status,
-                    ":dr": _dispatch_mark(before),
-                },
-            }
-        }
-    ]
-    add = counters_for(before, after)
-    if add:
-        ops.append(_stats_update(after, add))
     try:
-        table().transact_write(ops)
+        table().put(
+            after.to_item(),
+            condition="attribute_exists(pk) AND #rev = :rev AND #st = :st AND #dr = :dr",
+            names={"#rev": "revision", "#st": "status", "#dr": "dispatch_mark"},
+            values={":rev": before.revision, ":st": before.status, ":dr": _dispatch_mark(before)},
+        )
     except ConditionFailed as exc:
         raise StaleRecord(after.signal_id) from exc
+    count(after, counters_for(before, after))
 
 
 def _dispatch_mark(record: SignalRecord) -> int:

@@ -89,7 +89,11 @@ def inspect_image(data: bytes, *, pillow_optional: bool = False) -> ImageInfo:
             img.verify()  # structure and checksums, without decoding every pixel
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ImageRejected(
+            "IMAGE_DIMENSIONS", f"the image has more than {config.MAX_IMAGE_PIXELS} pixels"
+        ) from None
+    except UnidentifiedImageError:
         if sniff_format(data) is not None:  # announces an accepted format but cannot be read
             raise ImageRejected("IMAGE_CORRUPT", "the image is damaged and cannot be read") from None
         raise ImageRejected("IMAGE_FORMAT", "the data is not a PNG, JPEG or WebP image") from None
