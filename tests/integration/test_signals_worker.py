@@ -183,3 +183,24 @@ def test_blank_image_fails_with_a_reason(env):
     run(env["aws"], job)
     done = data.get_signal(rec.user_id, rec.signal_id)
     assert done.status == "failed" and done.reason == "no text found in the image" and env["dispatched"] == []
+
+
+def test_without_a_key_the_worker_settles_on_the_rules_reading(env, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    rec = service.ingest_text(
+        user_id=f"u_{uuid.uuid4().hex[:8]}",
+        provider_id=None,
+        text="XAUUSD BUY 1950 SL 1960 TP 1940",
+        source="api",
+        source_ref={},
+        signal_time=None,
+        received_at=utc_now(),
+        features=LLM_FEATURES,
+    )
+    assert rec.status == "queued"  # queuing needs no key; the worker has it, or decides without
+    [job] = drain_jobs(env["aws"])
+    run(env["aws"], job)
+    done = data.get_signal(rec.user_id, rec.signal_id)
+    assert done.status == "parsed" and done.parser == "rules" and done.confidence < 0.6
+    assert "LLM unavailable: no OpenAI key configured" in done.warnings and env["fake"].requests == []
+    assert env["dispatched"] == []  # an API signal without auto_execute is not handed to fan-out

@@ -152,23 +152,24 @@ def decide_text(
         warnings.append("low confidence")
     elif not llm_allowed:
         warnings.append("low confidence: LLM fallback not licensed")
+    elif mode == "queue":
+        # The worker holds the key (and decides if there is none): the webhook and the API
+        # functions need no access to it just to queue.
+        return Decision(
+            status="queued",
+            parse=result.model_copy(update={"parser": parser_name}),
+            parser=parser_name,
+            parse_ms=parse_ms,
+            rules_confidence=result.confidence,
+            warnings=warnings,
+            slow_path="llm",
+        )
     else:
         from signalos.signals import llm
 
-        if not llm.is_configured():
-            warnings.append("low confidence: LLM fallback not configured")
-        elif mode == "queue":
-            return Decision(
-                status="queued",
-                parse=result.model_copy(update={"parser": parser_name}),
-                parser=parser_name,
-                parse_ms=parse_ms,
-                rules_confidence=result.confidence,
-                warnings=warnings,
-                slow_path="llm",
-            )
-        else:
+        if llm.is_configured():
             return apply_llm(text, result, parse_ms, user_id=user_id, parser_name=parser_name)
+        warnings.append("low confidence: LLM fallback not configured")
     return _final_from(
         result,
         parser_name,
