@@ -350,3 +350,41 @@ def test_actions_need_credentials(call_api):
     assert call_api("POST", f"{T}/open", json={**GOLD, "account_id": "acc_x"})[0] == 401
     assert call_api("GET", f"{T}/history")[0] == 401
     assert call_api("GET", "/api/v1/subscriptions")[0] == 401
+
+
+def test_a_manual_volume_the_broker_cannot_take_is_refused_not_resized(aws_module, call_api, trader):
+    hb = {
+        "account_id": trader["acc"],
+        "sent_at": iso(utc_now()),
+        "broker": "paper",
+        "balance": 10000.0,
+        "equity": 10000.0,
+        "margin_free": 10000.0,
+        "symbols": [
+            {
+                "symbol": "XAUUSD",
+                "broker_symbol": "XAUUSD",
+                "digits": 2,
+                "point": 0.01,
+                "volume_min": 0.01,
+                "volume_max": 50,
+                "volume_step": 0.01,
+                "trade_tick_value": 1.0,
+                "trade_tick_size": 0.01,
+                "trade_contract_size": 100,
+                "bid": 1951.0,
+                "ask": 1951.3,
+            }
+        ],
+    }
+    assert call_api("POST", "/api/v1/bridge/heartbeat", headers=trader["bridge"], json=hb)[0] == 200
+    for volume in (99.0, 0.015):
+        status, _, err = call_api(
+            "POST",
+            f"{T}/open",
+            headers=trader["h"],
+            json={**GOLD, "account_id": trader["acc"], "volume": volume},
+        )
+        assert status == 422, err
+        assert err["error"]["details"]["reason_code"] == "VOLUME_NOT_PLACEABLE"
+    assert drain(aws_module, trader["url"]) == []

@@ -127,27 +127,29 @@ def open_trade(
         now,
     )
     if not decision.accepted:
-        table.put(
-            fanout_plan.rejection_item(
-                user_id=user_id,
-                account_id=body.account_id,
-                subscription_id=None,
-                event=None,
-                setup=setup,
-                setup_index=0,
-                reason_code=decision.reason_code or "REJECTED",
-                reason=decision.reason or "rejected",
-                now=now,
-                warnings=decision.warnings,
-                origin="manual",
-                rejection_id=new_id("rej"),
-            )
-        )
-        raise ApiError(
-            422,
-            "RISK_REJECTED",
+        _refuse(
+            table,
+            user_id,
+            body,
+            setup,
+            decision.reason_code or "REJECTED",
             decision.reason or "The trade was refused by the risk rules",
-            {"reason_code": decision.reason_code, "warnings": decision.warnings},
+            decision.warnings,
+            now,
+        )
+    if abs(decision.total_volume - body.volume) > 1e-9:
+        # A manual trade is placed as asked or not at all: never silently resized.
+        code = "VOLUME_NOT_PLACEABLE"
+        _refuse(
+            table,
+            user_id,
+            body,
+            setup,
+            code,
+            f"{code}: {body.volume:g} lots cannot be placed as asked (the broker's limits allow "
+            f"{decision.total_volume:g})",
+            decision.warnings,
+            now,
         )
     ctx = fanout_plan.OrderContext(
         user_id=user_id,
@@ -198,6 +200,36 @@ def open_trade(
         orders.get_order(user_id, oid, table=table) or item for oid, item in zip(ids, items, strict=True)
     ]
     return fresh, list(decision.warnings)
+
+
+def _refuse(
+    table: Any,
+    user_id: str,
+    body: TradeOpenIn,
+    setup: OpenSetup,
+    code: str,
+    reason: str,
+    warnings: list[str],
+    now: datetime,
+) -> None:
+    """Store the refusal (the user sees it under /trades/rejections) and answer 422."""
+    table.put(
+        fanout_plan.rejection_item(
+            user_id=user_id,
+            account_id=body.account_id,
+            subscription_id=None,
+            event=None,
+            setup=setup,
+            setup_index=0,
+            reason_code=code,
+            reason=reason,
+            now=now,
+            warnings=warnings,
+            origin="manual",
+            rejection_id=new_id("rej"),
+        )
+    )
+    raise ApiError(422, "RISK_REJECTED", reason, {"reason_code": code, "warnings": warnings})
 
 
 # --- management commands ----------------------------------------------------------------------
