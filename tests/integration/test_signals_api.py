@@ -452,3 +452,28 @@ def test_auto_execute_needs_a_provider_and_dispatches_to_its_subscriptions(call_
     assert body["execution"]["dispatched"] is True and body["execution"]["subscriptions"] == 0
     _, _, body = parse_sync(call_api, people["basic"], sp.GOLD, auto_execute=True)
     assert "auto_trading" in body["execution"]["reason"]
+
+
+def test_only_the_upload_route_accepts_bodies_past_the_house_limit(aws_module, call_api, people):
+    import os
+
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (420, 420), os.urandom(420 * 420 * 3))
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    assert len(buf.getvalue()) > 300 * 1024
+    status, _, body = call_api(
+        "POST",
+        f"{S}/upload",
+        headers=people["a"]["h"],
+        json={"image": base64.b64encode(buf.getvalue()).decode()},
+    )
+    assert status == 202, body
+    sqs, url = aws_module.client("sqs"), aws_module.ref("SignalJobsQueue")
+    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])  # no OCR of noise here
+    status, _, body = call_api(
+        "POST", f"{S}/parse-sync", headers=people["a"]["h"], json={"text": "x" * 300_000}
+    )
+    assert status == 413 and body["error"]["code"] == "PAYLOAD_TOO_LARGE"
