@@ -112,7 +112,8 @@ def test_only_the_workers_carry_the_heavy_layer(template):
         for lid, res in template.resources_of_type("AWS::Serverless::Function").items()
         if {"Ref": "WorkersLayer"} in res["Properties"].get("Layers", [])
     }
-    assert with_workers == {"SignalWorkerFunction", "AnalyticsFunction"}
+    # SignalsFunction: Pillow checks uploads fully and parse-sync may call the LLM inline.
+    assert with_workers == {"SignalWorkerFunction", "AnalyticsFunction", "SignalsFunction"}
 
 
 def test_globals_environment_has_every_shared_name(template):
@@ -339,7 +340,8 @@ def test_functions_reach_only_the_tables_they_need(template):
         return found
 
     assert tables("AuthFunction") == {"UsersTable", "AuditTable"}
-    assert "TradingTable" not in tables("SignalsFunction")
+    # Signals may dispatch (auto_execute) but never touch analytics; auth sees only users and audit.
+    assert "AnalyticsTable" not in tables("SignalsFunction")
     assert tables("AggregatorFunction") <= {"AnalyticsTable", "TradingTable", "SignalsTable"}
 
 
