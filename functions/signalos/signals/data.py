@@ -76,6 +76,22 @@ def put_new_signal(record: SignalRecord) -> None:
     """Store a new signal with one conditional put (it never overwrites), then count it."""
     table().put(record.to_item(), if_absent=True)
     count(record, counters_for(None, record))
+    _report_outcome(None, record)
+
+
+def _report_outcome(before: SignalRecord | None, after: SignalRecord) -> None:
+    """CloudWatch's signals-by-parser-and-outcome, once per outcome a stored signal reaches."""
+    if not after.is_final or (before is not None and before.status == after.status):
+        return
+    latency_ms = None
+    if after.parsed_at is not None:
+        latency_ms = max(0.0, (after.parsed_at - after.received_at).total_seconds() * 1000)
+    try:
+        from signalos.analytics.platform import signal_outcome_metric
+
+        signal_outcome_metric(parser=after.parser, outcome=after.status, latency_ms=latency_ms)
+    except Exception:
+        log.exception("outcome metric not emitted for %s", after.signal_id)
 
 
 def replace_signal(before: SignalRecord, after: SignalRecord) -> None:
@@ -95,6 +111,7 @@ def replace_signal(before: SignalRecord, after: SignalRecord) -> None:
     except ConditionFailed as exc:
         raise StaleRecord(after.signal_id) from exc
     count(after, counters_for(before, after))
+    _report_outcome(before, after)
 
 
 def _dispatch_mark(record: SignalRecord) -> int:

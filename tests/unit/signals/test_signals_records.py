@@ -146,3 +146,27 @@ def test_summary_sums_days_into_shares_and_histogram():
     hist = {h["le_ms"]: h["count"] for h in out["latency"]["histogram"]}
     assert hist[5] == 3 and hist[2000] == 1 and hist[None] == 0
     assert [d["date"] for d in out["days"]] == ["2026-11-21", "2026-11-22"]
+
+
+def _emf_lines(text: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in text.splitlines() if '"_aws"' in line]
+
+
+def test_a_signal_reaching_an_outcome_is_one_cloudwatch_metric_by_parser_and_outcome(capsys):
+    from signalos.signals.data import _report_outcome
+
+    queued = record(status="queued", parser=None, parsed_at=None)
+    _report_outcome(None, queued)  # not an outcome yet
+    assert _emf_lines(capsys.readouterr().out) == []
+
+    parsed = record(status="parsed", parser="llm")
+    _report_outcome(queued, parsed)
+    metrics = _emf_lines(capsys.readouterr().out)
+    by_name = {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: m for m in metrics}
+    assert by_name["SignalsParsed"]["parser"] == "llm" and by_name["SignalsParsed"]["outcome"] == "parsed"
+    assert by_name["SignalDecisionLatency"]["SignalDecisionLatency"] == [pytest.approx(3.0)]
+
+    _report_outcome(parsed, parsed.model_copy(update={"revision": 1}))  # an edit, same outcome
+    assert _emf_lines(capsys.readouterr().out) == []
