@@ -364,9 +364,65 @@ def test_bridge_queue_role_is_assumable_only_by_the_bridge_function(template):
     assert _props(template, "BridgeFunction")["Role"] == {"Fn::GetAtt": ["BridgeFunctionRole", "Arn"]}
 
 
+def _role_statements(template: Template, role_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in _props(template, role_id).get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement.get("Action", [])
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_bridge_function_manages_only_its_order_dlq_alarms_and_knows_the_topic(template):
+    from signalos.bridge_api.policy import dlq_alarm_name
+
+    assert template.functions()["BridgeFunction"].environment["ALARM_TOPIC_ARN"] == {"Ref": "AlarmTopic"}
+    (alarms,) = [s for s in _role_statements(template, "BridgeFunctionRole")
+                 if any(a.startswith("cloudwatch:") for a in _actions(s))]
+    assert alarms["Effect"] == "Allow"
+    assert _actions(alarms) == {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"}
+    resource = alarms["Resource"]["Fn::Sub"]
+    assert resource == (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:signalos-${Stage}-orders-*"
+    )
+    # The names the code builds fall under that resource, whatever the stage.
+    prefix = template.function_globals["Environment"]["Variables"]["ORDER_QUEUE_PREFIX"]["Fn::Sub"]
+    for stage in ("dev", "prod"):
+        pattern = resource.rsplit(":alarm:", 1)[1].replace("${Stage}", stage)
+        name = dlq_alarm_name(prefix.replace("${Stage}", stage), "acc_01JD0000000000000000000000")
+        assert re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), name), (pattern, name)
+    # No other function or role may touch alarms.
+    for lid in template.resources_of_type("AWS::IAM::Role"):
+        if lid != "BridgeFunctionRole":
+            assert not any(a.startswith("cloudwatch:") and "Alarm" in a
+                           for s in _role_statements(template, lid) for a in _actions(s)), lid
+    for lid, res in template.resources_of_type("AWS::Serverless::Function").items():
+        for statement in _statements(res["Properties"].get("Policies", [])):
+            assert not any("Alarm" in a for a in _actions(statement) if a.startswith("cloudwatch:")), lid
+
+
+def test_alarm_topic_key_lets_cloudwatch_publish(template):
+    # Alarms cannot publish to a topic encrypted with the AWS-managed aws/sns key (its policy cannot
+    # name CloudWatch): every alarm of the stack would go undelivered.
+    key_ref = _props(template, "AlarmTopic")["KmsMasterKeyId"]
+    assert isinstance(key_ref, dict) and set(key_ref) == {"Ref"}, key_ref
+    key = template.resources[key_ref["Ref"]]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    grants = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+              if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(grants) == 1 and grants[0]["Effect"] == "Allow"
+    assert _actions(grants[0]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
 # Environment names that stand for a deployed resource: the template must provide each one the
 # code reads, or the function fails only once deployed.
-_RESOURCE_ENV = re.compile(r"\"([A-Z][A-Z0-9_]*_(?:TABLE|QUEUE_URL|DLQ_URL|SECRET_ARN|ROLE_ARN|BUCKET))\"")
+_RESOURCE_ENV = re.compile(
+    r"\"([A-Z][A-Z0-9_]*_(?:TABLE|QUEUE_URL|DLQ_URL|SECRET_ARN|ROLE_ARN|TOPIC_ARN|BUCKET))\""
+)
 
 
 def test_every_resource_variable_the_code_reads_is_provided(template):
