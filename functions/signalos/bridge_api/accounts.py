@@ -8,7 +8,8 @@ Items (all under the owner's partition, so every read is scoped to the caller):
         entity "account", account_id, user_id, name, kind, broker_server, login, queue_url, queue_arn,
         dlq_url, dlq_arn, symbol_map, symbol_suffix, status (active|disabled), created_at,
         updated_at, token_hash (SHA-256 of the current bridge token; never returned),
-        token_created_at
+        token_created_at, dlq_alarm (name of the CloudWatch alarm on the DLQ; absent while it
+        could not be created: retried, see service.ensure_dlq_alarm)
     pk=USER#<uid> sk=ACCOUNT#<aid>#HEARTBEAT        latest heartbeat: balances, positions, and the
         last bid/ask/spread per symbol (`quotes`), plus a digest of each stored spec
     pk=USER#<uid> sk=ACCOUNT#<aid>#SPEC#<symbol>    the broker's static symbol facts, rewritten
@@ -62,6 +63,7 @@ class Account(BaseModel):
     token_hash: str | None = None
     token_created_at: str | None = None
     disabled_at: str | None = None
+    dlq_alarm: str | None = None
 
     @property
     def active(self) -> bool:

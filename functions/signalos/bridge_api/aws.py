@@ -1,4 +1,4 @@
-"""The AWS calls of the bridge API: an account's FIFO queue + DLQ, and STS session credentials.
+"""The AWS calls of the bridge API: an account's FIFO queue + DLQ and its alarm, and STS session credentials.
 
 boto3 is imported on first use (the heartbeat and report routes never need it).
 """
@@ -12,7 +12,7 @@ from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
-from signalos.bridge_api.policy import queue_name, session_policy_json, session_seconds
+from signalos.bridge_api.policy import dlq_alarm_name, queue_name, session_policy_json, session_seconds
 from signalos.common import settings
 from signalos.common.clock import iso
 
@@ -20,6 +20,9 @@ ORDER_RETENTION_SECONDS = 86_400  # an order is worthless long before this; expi
 DLQ_RETENTION_SECONDS = 14 * 86_400
 VISIBILITY_SECONDS = 60
 MAX_RECEIVE_COUNT = 5
+# SQS publishes queue metrics every minute; an order in a DLQ is a trade that did not happen, so
+# the alarm looks at each minute (the template's shared DLQ alarms, less urgent, at 5 minutes).
+DLQ_ALARM_PERIOD_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,23 @@ def _sts() -> Any:
     )
 
 
+@lru_cache(maxsize=1)
+def _cloudwatch() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "cloudwatch",
+        endpoint_url=_endpoint("cloudwatch"),
+        region_name=region_name(),
+        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10),
+    )
+
+
 def reset_clients() -> None:
     _sqs.cache_clear()
     _sts.cache_clear()
+    _cloudwatch.cache_clear()
 
 
 def region_name() -> str:
@@ -125,6 +142,45 @@ def delete_queue(url: str | None) -> bool:
     try:
         client.delete_queue(QueueUrl=url)
     except client.exceptions.QueueDoesNotExist:
+        return True
+    return True
+
+
+def put_dlq_alarm(account_id: str) -> str:
+    """Alarm to ALARM_TOPIC_ARN as soon as one message sits in the account's DLQ; returns its name.
+
+    Idempotent: PutMetricAlarm replaces an alarm of the same name. No tags (tagging would need
+    cloudwatch:TagResource too); the name carries the stage and the account.
+    """
+    topic_arn = settings.require_env("ALARM_TOPIC_ARN")
+    prefix = queue_prefix()
+    name = dlq_alarm_name(prefix, account_id)
+    _cloudwatch().put_metric_alarm(
+        AlarmName=name,
+        AlarmDescription=(
+            f"Orders of trading account {account_id} failed {MAX_RECEIVE_COUNT} deliveries to its bridge "
+            "and wait in its dead-letter queue (not executed)"
+        ),
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": queue_name(prefix, account_id, dlq=True)}],
+        Statistic="Maximum",
+        Period=DLQ_ALARM_PERIOD_SECONDS,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic_arn],
+    )
+    return name
+
+
+def delete_dlq_alarm(account_id: str) -> bool:
+    """Delete the account's DLQ alarm (found by its name); True if it went or was never there."""
+    client = _cloudwatch()
+    try:
+        client.delete_alarms(AlarmNames=[dlq_alarm_name(queue_prefix(), account_id)])
+    except client.exceptions.ResourceNotFound:
         return True
     return True
 

@@ -56,3 +56,12 @@ def queue_name(prefix: str, account_id: str, *, dlq: bool = False) -> str:
     if len(name) > 80:
         raise ValueError(f"queue name too long for SQS: {name!r}")
     return name
+
+
+def dlq_alarm_name(prefix: str, account_id: str) -> str:
+    """`<prefix><account_id>-dlq`: the CloudWatch alarm on the account's DLQ.
+
+    It shares the queues' prefix (`signalos-<stage>-orders-`), which is what BridgeFunctionRole may
+    put and delete alarms under (template.yaml).
+    """
+    return f"{prefix}{account_id}-dlq"

@@ -2,6 +2,17 @@
 
 Routes call these with an authenticated caller (a JWT/API-key `Principal` or a `BridgeCaller`);
 nothing here reads the HTTP request.
+
+Each account's DLQ has a CloudWatch alarm (`signalos-<stage>-orders-<account_id>-dlq`, one
+message is enough, to the stack's alarm topic): an order there is a trade that was not executed.
+The alarm is created with the queues at registration; if CloudWatch fails then, the account is
+still created (its queues are what orders need), the failure is logged and audited
+(`bridge_dlq_alarm_failed`) and the account item carries no `dlq_alarm`. Creation is then
+retried whenever the account next does something that already calls AWS: a bridge session
+(every run of the agent, and at each credential refresh), a token rotation or a pairing. So a
+transient outage heals without anyone acting, and accounts created before the alarms existed
+get theirs. Disabling an account deletes the alarm by name with the queues; a failed deletion
+is logged and audited, and deleting the account again retries it.
 """
 
 from __future__ import annotations
@@ -81,6 +92,7 @@ def register_account(
     except Exception as exc:
         logger.exception("order queue creation failed", extra={"account_id": account_id})
         raise ServiceUnavailable("Could not create the account's order queue; try again") from exc
+    dlq_alarm = _put_dlq_alarm(account_id, principal.user_id)  # None on failure: retried later
     now = utc_now()
     raw_token = tokens.generate_token()
     token_hash = tokens.hash_secret(raw_token)
@@ -102,6 +114,7 @@ def register_account(
         updated_at=iso(now),
         token_hash=token_hash,
         token_created_at=iso(now),
+        dlq_alarm=dlq_alarm,
     )
     try:
         # The counter's condition is the authoritative limit check (two registrations racing).
@@ -134,20 +147,87 @@ def register_account(
             ]
         )
     except ConditionFailed:
-        _delete_queues(account)
+        _delete_queues_and_alarm(account)
         raise _limit_error(principal, allowed) from None
     except Exception:
-        _delete_queues(account)
+        _delete_queues_and_alarm(account)
         raise
     audit.record(
         "bridge_account_registered",
         user_id=principal.user_id,
-        details={"account_id": account_id, "kind": kind},
+        details={"account_id": account_id, "kind": kind, "dlq_alarm": dlq_alarm},
     )
     return account, raw_token
 
 
-def _delete_queues(account: Account) -> bool:
+def _put_dlq_alarm(account_id: str, user_id: str) -> str | None:
+    """Create the account's DLQ alarm; its name, or None (logged and audited) when CloudWatch failed."""
+    try:
+        return aws.put_dlq_alarm(account_id)
+    except Exception as exc:
+        logger.exception("order DLQ alarm creation failed", extra={"account_id": account_id})
+        audit.record(
+            "bridge_dlq_alarm_failed",
+            user_id=user_id,
+            outcome="failure",
+            details={
+                "account_id": account_id,
+                "error": type(exc).__name__,
+                "retry": "next bridge session or token rotation",
+            },
+        )
+        return None
+
+
+def ensure_dlq_alarm(account: Account) -> Account:
+    """Create the DLQ alarm an active account lacks (see the module docstring). Best effort: the
+    request that called this goes on whatever happens here."""
+    if account.dlq_alarm or not account.active:
+        return account
+    name = _put_dlq_alarm(account.account_id, account.user_id)
+    if name is None:
+        return account
+    try:
+        accounts.table().update(
+            accounts.user_pk(account.user_id),
+            accounts.account_sk(account.account_id),
+            set_values={"dlq_alarm": name},
+            condition="#st = :on",
+            names={"#st": "status"},
+            values={":on": "active"},
+        )
+    except ConditionFailed:
+        # Disabled meanwhile: its queues are being deleted, so goes the alarm just made.
+        _delete_dlq_alarm(account)
+        return account
+    except Exception:
+        # The alarm exists; the item learns it at the next retry (PutMetricAlarm is idempotent).
+        logger.exception("recording the order DLQ alarm failed", extra={"account_id": account.account_id})
+        return account
+    audit.record(
+        "bridge_dlq_alarm_created", user_id=account.user_id, details={"account_id": account.account_id}
+    )
+    return account.model_copy(update={"dlq_alarm": name})
+
+
+def _delete_dlq_alarm(account: Account) -> bool:
+    try:
+        return aws.delete_dlq_alarm(account.account_id)
+    except Exception as exc:
+        logger.exception("order DLQ alarm deletion failed", extra={"account_id": account.account_id})
+        audit.record(
+            "bridge_dlq_alarm_delete_failed",
+            user_id=account.user_id,
+            outcome="failure",
+            details={"account_id": account.account_id, "error": type(exc).__name__},
+        )
+        return False
+
+
+def _delete_queues_and_alarm(account: Account) -> bool:
+    """Delete the account's queues and DLQ alarm; True when both queues went (the alarm's fate is
+    logged and audited: an alarm on a deleted queue only ever reports missing data)."""
+    _delete_dlq_alarm(account)
     ok = True
     for url in (account.queue_url, account.dlq_url):
         try:
@@ -177,7 +257,7 @@ def disable_account(principal: Principal, account_id: str) -> tuple[Account, boo
                 "Update": {
                     "Key": {"pk": accounts.user_pk(account.user_id), "sk": accounts.account_sk(account_id)},
                     "UpdateExpression": (
-                        "SET #st = :off, disabled_at = :now, updated_at = :now REMOVE token_hash"
+                        "SET #st = :off, disabled_at = :now, updated_at = :now REMOVE token_hash, dlq_alarm"
                     ),
                     "ConditionExpression": "#st = :on",
                     "ExpressionAttributeNames": {"#st": "status"},
@@ -198,7 +278,7 @@ def disable_account(principal: Principal, account_id: str) -> tuple[Account, boo
         with contextlib.suppress(ConditionFailed):
             tbl.transact_write(ops)
         audit.record("bridge_account_disabled", user_id=account.user_id, details={"account_id": account_id})
-    deleted = _delete_queues(account)
+    deleted = _delete_queues_and_alarm(account)  # every call: a repeated DELETE retries the clean-up
     return owned_account(principal, account_id), deleted
 
 
@@ -250,6 +330,7 @@ def rotate_token(account: Account, *, actor: str) -> tuple[str, str]:
         user_id=account.user_id,
         details={"account_id": account.account_id, "by": actor},
     )
+    ensure_dlq_alarm(account)
     return raw, iso(now)
 
 
@@ -350,6 +431,7 @@ def open_session(caller: BridgeCaller) -> dict[str, Any]:
     if not _queue_is_the_accounts(account):
         logger.error("account queue mismatch", extra={"account_id": account.account_id})
         raise ServiceUnavailable("This account's order queue is not set up")
+    ensure_dlq_alarm(account)
     try:
         credentials = aws.assume_queue_role(account.account_id, account.queue_arn)
     except Exception as exc:
