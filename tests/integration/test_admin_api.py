@@ -42,7 +42,8 @@ def user(call_api):
     return _PEOPLE["user"]
 
 
-# Valid bodies, so what is tested is the role check (validation runs before it and would 422).
+# Valid bodies, so the role check is what answers (guards run before validation anyway:
+# tests/security/test_guard_order.py).
 ROUTES = [("GET", "/users", None), ("POST", "/users", {"username": "someone_new", "password": PW}),
           ("GET", "/users/usr_x", None), ("PUT", "/users/usr_x", {"role": "admin"}),
           ("DELETE", "/users/usr_x", None), ("GET", "/logs", None), ("GET", "/queue/status", None),
