@@ -4,8 +4,9 @@ Page sizes are capped (at most 100 items, over-large `limit` is a 422), bodies o
 413 before anything parses them, batches are bounded (imports, reports, ids, symbols), counts
 per user are capped (API keys, providers, accounts), and the rate limits that exist bite:
 login lockout per account, bridge heartbeat/reports/session per account, pairing per address.
-The admin's global trading caps and maintenance switch must reach trading (strict xfails
-document that they do not yet: see the security report).
+The admin's global trading caps and maintenance switch must reach trading, and a Telegram post
+must not trade for a subscriber who is disabled or no longer licensed for auto_trading (strict
+xfails document that neither holds yet: see the security report).
 """
 
 from __future__ import annotations
@@ -413,3 +414,57 @@ def test_llm_cost_is_bounded_per_call_and_per_user_day(monkeypatch):
     monkeypatch.setenv("LLM_MAX_RETRIES", "100")
     wide = config.llm_settings()
     assert wide.max_tokens == 4000 and wide.max_retries == 5
+
+
+# --- trading only while the owner may trade (a Telegram post reaches fan-out with no user token) --
+
+CHAT_IDS = iter(range(-1002000000001, -1002000001000, -1))
+UPDATE_IDS = iter(range(820_000_000, 821_000_000))
+
+
+def _post(call_api, aws, chat_id: int, text: str) -> None:
+    secret = aws.secret_json("TelegramSecret")["webhook_secret"]
+    post = {"message_id": next(UPDATE_IDS), "chat": {"id": chat_id, "title": "c", "type": "channel"},
+            "date": int(utc_now().timestamp()), "text": text}
+    ok(call_api("POST", f"{V1}/telegram/webhook", headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+                json={"update_id": next(UPDATE_IDS), "channel_post": post}))
+
+
+@pytest.fixture
+def linked_trader(aws_module, call_api) -> dict[str, Any]:
+    """A user whose provider is linked to a chat and subscribed on their own paper account."""
+    uid, user = new_user()
+    provider = ok(call_api("POST", f"{V1}/signals/providers", headers=user, json={"name": "vip"}), 201)
+    acc = register_account(call_api, user)
+    ok(call_api("POST", f"{V1}/subscriptions", headers=user,
+                json={"provider_id": provider["provider_id"], "account_id": acc["account_id"]}), 201)
+    chat_id = next(CHAT_IDS)
+    code = ok(call_api("POST", f"{V1}/telegram/link-codes", headers=user,
+                       json={"provider_id": provider["provider_id"]}), 201)
+    _post(call_api, aws_module, chat_id, code["command"])
+    _post(call_api, aws_module, chat_id, SIGNAL)
+    assert aws_module.queue_depth(acc["queue_url"]) == 1  # the control: a licensed user's post trades
+    return {"uid": uid, "user": user, "acc": acc, "chat_id": chat_id}
+
+
+def _set_owner(uid: str, **fields: Any) -> None:
+    from signalos.auth import data as auth_data
+
+    auth_data.update_user_fields(uid, fields)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: fan-out never checks the subscriber's status (see report)")
+def test_a_disabled_users_subscription_gets_no_orders(aws_module, call_api, linked_trader):
+    _set_owner(linked_trader["uid"], status="disabled")
+    _post(call_api, aws_module, linked_trader["chat_id"], "EURUSD SELL NOW 1.0850 SL 1.0900 TP 1.0800")
+    assert aws_module.queue_depth(linked_trader["acc"]["queue_url"]) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: fan-out never checks the subscriber's auto_trading feature "
+                                       "(see report)")
+def test_a_subscriber_whose_license_lost_auto_trading_gets_no_orders(aws_module, call_api, linked_trader):
+    from signalos.auth.licenses import license_for_tier
+
+    _set_owner(linked_trader["uid"], license=license_for_tier("basic"))  # signal_parsing + telegram only
+    _post(call_api, aws_module, linked_trader["chat_id"], "EURUSD SELL NOW 1.0850 SL 1.0900 TP 1.0800")
+    assert aws_module.queue_depth(linked_trader["acc"]["queue_url"]) == 1
