@@ -258,7 +258,7 @@ def test_local_webhook_to_paper_fill_latency(local_stack):
         username=username,
         password=password,
         prices={"XAUUSD": 1950.10},
-        heartbeat_seconds=5,
+        heartbeat_seconds=30,  # the production default: heartbeats are not what is measured
         poll_wait_seconds=20,
     )
     try:
@@ -325,7 +325,14 @@ def test_local_webhook_to_paper_fill_latency(local_stack):
             # poll the API, which would load the single-process local stack being measured.
             deadline = time.monotonic() + 60
             while (stats := journal.order_stats())[0] <= i:
-                assert time.monotonic() < deadline, f"post {i} was not filled"
+                if time.monotonic() > deadline:
+                    rejections = requests.get(
+                        f"{base}/api/v1/trades/rejections", headers=h, timeout=60
+                    ).json()
+                    raise AssertionError(
+                        f"post {i} was not filled\nrejections: {rejections['items'][:3]}\n"
+                        f"stack: {local_stack.output()[-4000:]}"
+                    )
                 time.sleep(0.01)
             latencies.append((_iso_epoch(stats[1]) - sent) * 1000)
         # And the cloud side agrees: every order is filled in the trades API (once the outbox is empty).
