@@ -187,12 +187,14 @@ def make_subscribers(pid: str, n: int) -> list[str]:
     from signalos.bridge_api import aws as bridge_aws
     from signalos.trading import subscriptions
     from signalos.trading.risk import SubscriptionRules
+    from support.users import create_profile
 
     table = accounts.table()
     urls = []
     now = utc_now()
     for i in range(n):
         uid, aid = f"usr_b{i:05d}", f"acc_b{i:05d}"
+        create_profile(uid)  # fan-out checks each subscriber is active and licensed
         q = bridge_aws.create_account_queues(aid, uid)
         table.put(
             accounts.account_item(

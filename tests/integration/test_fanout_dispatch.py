@@ -83,7 +83,17 @@ def add_account(accounts, user_id, account_id, *, queue_of=None):
     return accounts.add(user_id, account_id, queue_of=queue_of)
 
 
+def ensure_user(user_id, **kw):
+    """The subscriber's profile (fan-out checks the owner is active and licensed for auto_trading)."""
+    from signalos.auth import data as auth_data
+    from support.users import create_profile
+
+    if auth_data.get_user(user_id) is None:
+        create_profile(user_id, **kw)
+
+
 def subscribe(user_id, account_id, provider_id="prv_1", **rules):
+    ensure_user(user_id)
     now = utc_now()
     sub = subscriptions.Subscription(
         subscription_id=f"sub_{user_id}_{account_id}",
@@ -464,3 +474,72 @@ def test_management_past_the_inline_threshold_continues_on_the_worker(accounts, 
         [(_, cmd)] = drain(urls[n])
         assert (cmd.action, cmd.account_id) == ("breakeven", f"acc_{n}")
         assert cmd.target_order_ids == [c.order_id for c in opened[n]]
+
+
+# --- who may trade, and the administrator's global caps --------------------------------------------
+
+
+@pytest.fixture
+def admin_settings():
+    from signalos.admin import settings
+
+    def put(**changes):
+        current = settings.read_settings()
+        settings.write_settings(changes, expected_version=current.version, actor_id="usr_admin")
+        settings.clear_cache()
+
+    settings.clear_cache()
+    yield put
+    settings.clear_cache()
+
+
+@pytest.mark.parametrize(
+    ("profile", "code"),
+    [({"status": "disabled"}, "SUBSCRIBER_DISABLED"), ({"tier": "basic"}, "NOT_LICENSED")],
+)
+def test_a_subscriber_who_may_not_trade_gets_no_orders(accounts, table, profile, code):
+    url = add_account(accounts, "usr_a", "acc_a")
+    ensure_user("usr_a", **profile)
+    subscribe("usr_a", "acc_a")
+    fanout.dispatch_signal(event())
+    assert drain(url) == []
+    [rej] = list(table.query_all("USER#usr_a", sk_prefix="REJECTION#"))
+    assert rej["reason_code"] == code
+
+
+def test_maintenance_stops_new_orders_but_not_closes(accounts, table, admin_settings):
+    url = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")
+    fanout.dispatch_signal(event(signal_id="sig_open"))
+    [(_, opened)] = [(g, c) for g, c in drain(url)][:1]
+    admin_settings(maintenance_mode=True, maintenance_message="broker migration")
+    fanout.dispatch_signal(event(signal_id="sig_new"))
+    fanout.dispatch_signal(
+        event((SignalUpdate(action="close_all"),), signal_id="sig_close", reply_to="sig_open")
+    )
+    got = [c for _, c in drain(url)]
+    assert [(c.type, c.action) for c in got] == [("manage", "close")]
+    rej = {r["signal_id"]: r for r in table.query_all("USER#usr_a", sk_prefix="REJECTION#")}
+    assert rej["sig_new"]["reason_code"] == "MAINTENANCE" and "broker migration" in rej["sig_new"]["reason"]
+    assert opened.signal_id == "sig_open"
+
+
+def test_the_global_lot_cap_limits_every_leg(accounts, table, admin_settings):
+    url = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a", fixed_lot=2.0)
+    admin_settings(max_lots_per_order=0.5)
+    fanout.dispatch_signal(event())
+    got = [c for _, c in drain(url)]
+    assert got and all(c.volume <= 0.5 for c in got)
+
+
+def test_the_orders_per_minute_cap_is_enforced_with_the_write(accounts, table, admin_settings):
+    url = add_account(accounts, "usr_a", "acc_a")
+    subscribe("usr_a", "acc_a")  # 0.01 lot: one leg per signal
+    admin_settings(max_orders_per_minute_per_account=2)
+    for n in range(3):
+        fanout.dispatch_signal(event(signal_id=f"sig_{n}"))
+    assert [c.signal_id for _, c in drain(url)] == ["sig_0", "sig_1"]
+    [rej] = list(table.query_all("USER#usr_a", sk_prefix="REJECTION#"))
+    assert (rej["signal_id"], rej["reason_code"]) == ("sig_2", "ORDER_RATE_LIMIT")
+    assert counters.read_counters(table, "usr_a", "acc_a")["orders"] == 2  # the refused write added nothing

@@ -59,6 +59,9 @@ def account_queue_url(account: Any, user_id: str, account_id: str) -> str:
     return str(url)
 
 
+WRITTEN, EXISTS, DAILY_CAP, RATE_LIMIT = "written", "exists", "daily_cap", "rate_limit"
+
+
 def write_orders(
     table: Table,
     items: Sequence[Item],
@@ -69,11 +72,13 @@ def write_orders(
     trades: int,
     max_orders: int | None,
     day_start_balance: float | None,
-) -> bool:
-    """Put the pending order items and add to the day's counters, atomically.
+    max_per_minute: int | None = None,
+) -> str:
+    """Put the pending order items and add to the day's (and minute's) counters, atomically.
 
-    Returns False when the transaction was refused (an item exists already, or the daily cap
-    was reached meanwhile); the caller looks at which.
+    Returns WRITTEN, or why the transaction was refused: EXISTS (an earlier attempt wrote these
+    orders), DAILY_CAP (the day's order cap filled up meanwhile), RATE_LIMIT (the admin's orders
+    per minute per account). Nothing is written when refused.
     """
     ops: list[dict[str, Any]] = [
         {"Put": {"Item": dict(item), "ConditionExpression": "attribute_not_exists(pk)"}} for item in items
@@ -90,11 +95,25 @@ def write_orders(
             day_start_balance=day_start_balance,
         )
     )
+    if max_per_minute is not None:
+        from signalos.trading.policy import minute_rate_operation
+
+        ops.append(minute_rate_operation(table.name, user_id, account_id, now, len(items), max_per_minute))
     try:
         table.transact_write(ops)
-    except ConditionFailed:
-        return False
-    return True
+    except ConditionFailed as exc:
+        failed = _failed_operations(exc)
+        if any(i < len(items) for i in failed) or not failed:
+            return EXISTS  # unknown reasons: the caller looks the orders up before anything else
+        return DAILY_CAP if len(items) in failed else RATE_LIMIT
+    return WRITTEN
+
+
+def _failed_operations(exc: BaseException) -> set[int]:
+    """Indexes of the operations DynamoDB's CancellationReasons name as failed (empty if unknown)."""
+    response = getattr(exc.__cause__, "response", None) or {}
+    reasons = response.get("CancellationReasons") or []
+    return {i for i, r in enumerate(reasons) if isinstance(r, dict) and r.get("Code") not in (None, "None")}
 
 
 def mark_sent(table: Table, item: Item, now: datetime) -> None:

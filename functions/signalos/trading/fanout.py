@@ -24,7 +24,7 @@ from signalos.common.clock import utc_now
 from signalos.common.dynamo import Item, Table
 from signalos.contracts.parse_result import OpenSetup
 from signalos.contracts.signal_event import SignalEvent
-from signalos.trading import counters, enqueue, fanout_plan, orders, queues, subscriptions
+from signalos.trading import counters, enqueue, fanout_plan, orders, policy, queues, subscriptions
 from signalos.trading.risk import AccountState, SubscriptionRules, plan_orders
 
 log = logging.getLogger(__name__)
@@ -191,16 +191,21 @@ def process_subscription(event: SignalEvent, sub_item: Item, *, now: datetime, t
 def _process(
     event: SignalEvent, sub: subscriptions.Subscription, *, now: datetime, table: Table
 ) -> list[Outcome]:
+    # A post reaches here with no user token: check the subscriber now (disabled, unlicensed).
+    refusal = policy.trading_refusal(sub.user_id)
+    if refusal is not None:
+        return _reject_every_setup(table, event, sub, *refusal, now)
     accounts = _accounts()
     account = accounts.get_account(sub.user_id, sub.account_id)
     if not account_usable(account):
-        return _reject_every_setup(table, event, sub, "the trading account is missing or disabled", now)
+        return _reject_every_setup(table, event, sub, *UNAVAILABLE_ACCOUNT, now)
     try:
         queue_url = enqueue.account_queue_url(account, sub.user_id, sub.account_id)
     except enqueue.QueueMismatch as exc:
         log.error("account queue mismatch", extra={"account_id": sub.account_id, "error": str(exc)})
-        return _reject_every_setup(table, event, sub, "the account's order queue is not set up", now)
-    rules = effective_rules(sub.rules, account)
+        return _reject_every_setup(table, event, sub, *NO_QUEUE, now)
+    settings = policy.global_settings()
+    rules = policy.capped_rules(effective_rules(sub.rules, account), settings)
     existing = [
         o
         for o in table.query_all(
@@ -209,6 +214,7 @@ def _process(
         if o.get("subscription_id") == sub.subscription_id
     ]
     loader = _AccountLoader(accounts, table, sub.user_id, sub.account_id, rules, now)
+    loader.settings = settings
     outcomes: list[Outcome] = []
     for index, setup in enumerate(event.parse.opens):
         mine = [o for o in existing if int(o.get("setup_index", 0)) == index]
@@ -235,6 +241,7 @@ class _AccountLoader:
         self._specs: dict[str, Any] = {}
         self.raw_counters: dict[str, Any] | None = None
         self.extra_orders = 0  # legs written by this invocation (before the counters show them)
+        self.settings: Any = None  # the admin's global settings (policy.global_settings)
 
     def heartbeat(self) -> Any:
         if not self._loaded:
@@ -308,6 +315,9 @@ def _plan_and_enqueue(
     now: datetime,
     table: Table,
 ) -> Outcome:
+    paused = policy.maintenance_refusal(loader.settings)
+    if paused is not None:
+        return _reject(table, event, sub, setup, index, *paused, now)
     ctx = fanout_plan.OrderContext(
         user_id=sub.user_id,
         account_id=sub.account_id,
@@ -365,8 +375,9 @@ def _plan_and_enqueue(
             trades=1,
             max_orders=rules.max_daily_trades,
             day_start_balance=getattr(hb, "balance", None),
+            max_per_minute=getattr(loader.settings, "max_orders_per_minute_per_account", None),
         )
-        if written:
+        if written == enqueue.WRITTEN:
             loader.extra_orders += len(items)
             result = enqueue.EnqueueResult()
             enqueue.send_and_mark(table, queue_url, items, open_orders, now, result)
@@ -379,6 +390,17 @@ def _plan_and_enqueue(
                 status,
                 order_ids=result.sent,
                 reason=result.error,
+            )
+        if written == enqueue.RATE_LIMIT:
+            return _reject(
+                table,
+                event,
+                sub,
+                setup,
+                index,
+                "ORDER_RATE_LIMIT",
+                "ORDER_RATE_LIMIT: the account reached the administrator's orders-per-minute cap",
+                now,
             )
         # Refused: an earlier attempt wrote these orders (resend what is pending), or the day's
         # cap filled up since we read the counters (plan again with fresh counters).
@@ -416,12 +438,18 @@ def _resend_pending(
     )
 
 
+UNAVAILABLE_ACCOUNT = (
+    "ACCOUNT_UNAVAILABLE",
+    "ACCOUNT_UNAVAILABLE: the trading account is missing or disabled",
+)
+NO_QUEUE = ("ACCOUNT_UNAVAILABLE", "ACCOUNT_UNAVAILABLE: the account's order queue is not set up")
+
+
 def _reject_every_setup(
-    table: Table, event: SignalEvent, sub: subscriptions.Subscription, why: str, now: datetime
+    table: Table, event: SignalEvent, sub: subscriptions.Subscription, code: str, reason: str, now: datetime
 ) -> list[Outcome]:
     return [
-        _reject(table, event, sub, setup, i, "ACCOUNT_UNAVAILABLE", f"ACCOUNT_UNAVAILABLE: {why}", now)
-        for i, setup in enumerate(event.parse.opens)
+        _reject(table, event, sub, setup, i, code, reason, now) for i, setup in enumerate(event.parse.opens)
     ]
 
 

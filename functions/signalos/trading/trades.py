@@ -14,11 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from signalos.common.clock import iso, parse_iso, utc_now
-from signalos.common.errors import ApiError, BadRequest, Conflict, NotFound
+from signalos.common.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from signalos.common.ids import new_id
 from signalos.common.pagination import decode_cursor, encode_cursor
 from signalos.contracts.parse_result import OpenSetup, SignalUpdate
-from signalos.trading import counters, enqueue, fanout_plan, orders
+from signalos.trading import counters, enqueue, fanout_plan, orders, policy
 from signalos.trading.fanout import effective_rules
 from signalos.trading.models import OrderOut, TradeOpenIn
 from signalos.trading.records import LIVE_STATES, public_order, stage_latencies_ms
@@ -92,7 +99,11 @@ def open_trade(
     now = now or utc_now()
     account = usable_account(user_id, body.account_id)
     queue_url = enqueue.account_queue_url(account, user_id, body.account_id)
-    rules = manual_rules(body, account)
+    settings = policy.global_settings()
+    paused = policy.maintenance_refusal(settings)
+    if paused is not None:
+        raise ServiceUnavailable(paused[1], code="MAINTENANCE")
+    rules = policy.capped_rules(manual_rules(body, account), settings)
     symbol = canonical_symbol(body.symbol)
     setup = OpenSetup(
         symbol=symbol,
@@ -175,7 +186,7 @@ def open_trade(
     if key:
         for item in items:  # the idempotency key is looked up like a signal's orders
             item["gsi1pk"], item["gsi1sk"] = f"SIGNAL#{key}", f"ORDER#{body.account_id}#{item['order_id']}"
-    if not enqueue.write_orders(
+    written = enqueue.write_orders(
         table,
         items,
         user_id=user_id,
@@ -184,7 +195,15 @@ def open_trade(
         trades=1,
         max_orders=rules.max_daily_trades,
         day_start_balance=getattr(hb, "balance", None),
-    ):
+        max_per_minute=settings.max_orders_per_minute_per_account,
+    )
+    if written == enqueue.RATE_LIMIT:
+        raise TooManyRequests(
+            "This account reached the orders-per-minute cap; try again in a minute",
+            code="ORDER_RATE_LIMIT",
+            retry_after=60,
+        )
+    if written != enqueue.WRITTEN:
         found = [i for i in (orders.get_order(user_id, oid, table=table) for oid in ids) if i]
         if found:
             return found, ["client_order_id seen before: these are the orders it opened"]
