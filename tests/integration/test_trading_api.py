@@ -388,3 +388,10 @@ def test_a_manual_volume_the_broker_cannot_take_is_refused_not_resized(aws_modul
         assert status == 422, err
         assert err["error"]["details"]["reason_code"] == "VOLUME_NOT_PLACEABLE"
     assert drain(aws_module, trader["url"]) == []
+
+
+def test_path_ids_are_bounded(call_api, trader):
+    status, _, err = call_api("GET", f"{T}/status/{'x' * 2000}", headers=trader["h"])
+    assert status == 422 and err["error"]["code"] == "VALIDATION_ERROR"
+    assert call_api("GET", f"/api/v1/subscriptions/{'s' * 65}", headers=trader["h"])[0] == 422
+    assert call_api("GET", f"{T}/symbols/{'X' * 40}", headers=trader["h"])[0] == 422

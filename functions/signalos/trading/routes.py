@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from signalos.common.guards import current_principal, require_auth, require_feature
 from signalos.common.pagination import clamp_limit
@@ -40,6 +40,8 @@ SUBS = "/api/v1/subscriptions"
 TRADES = "/api/v1/trades"
 Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size, capped at 100")]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+IdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+SymbolPath = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_.#$/\- ]+$")]
 AccountQ = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
@@ -67,7 +69,7 @@ def list_subscriptions(limit: Limit = None, cursor: Cursor = None) -> Subscripti
 
 @router.get(f"{SUBS}/<subscription_id>", tags=["subscriptions"], summary="One subscription")
 @require_auth
-def get_subscription(subscription_id: str) -> SubscriptionOut:
+def get_subscription(subscription_id: IdPath) -> SubscriptionOut:
     return service.to_out(service.get_subscription(_uid(), subscription_id))
 
 
@@ -75,13 +77,13 @@ def get_subscription(subscription_id: str) -> SubscriptionOut:
     f"{SUBS}/<subscription_id>", tags=["subscriptions"], summary="Rename, enable/disable, change rules"
 )
 @require_feature("auto_trading")
-def patch_subscription(subscription_id: str, body: SubscriptionPatch) -> SubscriptionOut:
+def patch_subscription(subscription_id: IdPath, body: SubscriptionPatch) -> SubscriptionOut:
     return service.to_out(service.patch_subscription(_uid(), subscription_id, body))
 
 
 @router.delete(f"{SUBS}/<subscription_id>", tags=["subscriptions"], summary="Unsubscribe")
 @require_auth
-def delete_subscription(subscription_id: str) -> DeletedOut:
+def delete_subscription(subscription_id: IdPath) -> DeletedOut:
     service.delete_subscription(_uid(), subscription_id)
     return DeletedOut(id=subscription_id)
 
@@ -164,17 +166,17 @@ def trade_account(account_id: AccountQ = None) -> AccountStatusOut:
 
 @router.get(f"{TRADES}/symbols/<symbol>", tags=["trades"], summary="A symbol's spec as last reported")
 @require_auth
-def trade_symbol(symbol: str, account_id: AccountQ = None) -> SymbolSpecOut:
+def trade_symbol(symbol: SymbolPath, account_id: AccountQ = None) -> SymbolSpecOut:
     return SymbolSpecOut(**trades.symbol_spec(_uid(), account_id, symbol))
 
 
 @router.get(f"{TRADES}/status/<order_id>", tags=["trades"], summary="One order's state and timings")
 @require_auth
-def trade_status(order_id: str) -> OrderOut:
+def trade_status(order_id: IdPath) -> OrderOut:
     return trades.get_trade(_uid(), order_id)
 
 
 @router.get(f"{TRADES}/<order_id>", tags=["trades"], summary="One order (same as status/{order_id})")
 @require_auth
-def get_trade(order_id: str) -> OrderOut:
+def get_trade(order_id: IdPath) -> OrderOut:
     return trades.get_trade(_uid(), order_id)
