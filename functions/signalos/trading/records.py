@@ -58,7 +58,12 @@ Order item (TradingTable)
 Other TradingTable items written by trading (all under the owner's partition):
     USER#<uid> / REPORT#<account_id>#<report_id>   applied-report marker (dedup, TTL 90 days)
     USER#<uid> / DAILY#<account_id>#<yyyy-mm-dd>   daily counters (see counters.py)
-    USER#<uid> / REJECTION#<signal_id>#<revision>#<subscription_id>#<n>  a setup that did not trade
+    USER#<uid> / RATE#<account_id>#<yyyy-mm-ddTHH:MM>  orders this minute (admin cap; TTL 1 hour)
+    USER#<uid> / REJECTION#<rejection_id>          a setup that did not trade: entity "rejection",
+        reason_code, reason, warnings, signal_id, revision, setup_index, subscription_id,
+        account_id, provider_id, symbol, side, origin, signal_time, created_at; gsi2pk
+        REJECTIONS#<uid>, gsi2sk <created_at>#<id>; TTL 90 days. The id is derived from
+        (signal, revision, subscription, setup), so a retried fan-out rewrites the same item.
     USER#<uid> / SUBSCRIPTION#<subscription_id>    subscriptions (see subscriptions.py)
 """
 
