@@ -257,6 +257,13 @@ def require_auth(func: F) -> F:
 def _admin_check(principal: Principal) -> None:
     if not principal.is_admin:
         raise Forbidden("Administrator role required", code="ADMIN_REQUIRED")
+    # An access token carries the role it was issued with for up to 15 minutes; admin power is
+    # too much to leave with someone demoted or disabled since, so read the user as they are now.
+    from signalos.auth import data as users
+
+    current = users.get_user(principal.user_id)
+    if current is None or current.get("status", "active") != "active" or current.get("role") != "admin":
+        raise Forbidden("Administrator role required", code="ADMIN_REQUIRED")
 
 
 def require_admin(func: F) -> F:

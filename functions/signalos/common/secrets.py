@@ -60,8 +60,11 @@ def get_secret_json(arn_env: str, *, max_age: int = DEFAULT_MAX_AGE_SECONDS) -> 
 
 def secret_field(arn_env: str, field: str, *, override_env: str | None = None,
                  max_age: int = DEFAULT_MAX_AGE_SECONDS) -> str:
-    """One string field of a JSON secret; `override_env`, when set, wins (local stack)."""
-    if override_env:
+    """One string field of a JSON secret; on the local stack `override_env`, when set, wins.
+
+    Only there: in dev/prod a stray environment variable must never replace a signing key or
+    a webhook secret that Secrets Manager holds."""
+    if override_env and settings.is_local():
         override = settings.env(override_env)
         if override:
             return override

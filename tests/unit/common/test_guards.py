@@ -116,11 +116,36 @@ def test_token_signed_with_another_key(call):
     assert status == 401
 
 
-def test_require_admin(call):
+@pytest.fixture
+def stored_user(aws, monkeypatch):
+    """usr_a as the Users table holds it now (admin checks read the user, not just the token)."""
+    from signalos.auth import data as users
+
+    monkeypatch.setenv("JWT_SIGNING_KEY", KEY)  # the embedded AWS cleared it; tokens here use KEY
+
+    def store(role: str = "admin", status: str = "active") -> None:
+        if users.get_user("usr_a") is None:
+            users.create_user({"user_id": "usr_a", "username": "ann", "role": role, "status": status,
+                               "created_at": "2026-11-22T00:00:00.000Z"})
+        else:
+            users.update_user_fields("usr_a", {"role": role, "status": status})
+
+    return store
+
+
+def test_require_admin(call, stored_user):
+    stored_user(role="admin")
     assert call(handler, "GET", "/admin-only")[0] == 401
     status, _, body = call(handler, "GET", "/admin-only", headers=token(role="user"))
     assert status == 403 and body["error"]["code"] == "ADMIN_REQUIRED"
     assert call(handler, "GET", "/admin-only", headers=token(role="admin"))[0] == 200
+
+
+@pytest.mark.parametrize(("role", "status"), [("user", "active"), ("admin", "disabled")])
+def test_admin_token_of_a_demoted_or_disabled_user_is_refused_at_once(call, stored_user, role, status):
+    stored_user(role=role, status=status)
+    status_code, _, body = call(handler, "GET", "/admin-only", headers=token(role="admin"))
+    assert status_code == 403 and body["error"]["code"] == "ADMIN_REQUIRED"
 
 
 def test_require_feature(call):
@@ -269,7 +294,8 @@ def test_caller_without_the_role_or_feature_and_a_bad_body_is_403(call, path, he
     ("/o/auth", {}), ("/o/admin", {"role": "admin"}), ("/o/feature", {}),
     ("/o/stacked", {"features": ("telegram_integration",)}),
 ])
-def test_a_caller_who_may_call_gets_the_validation_error(call, path, headers):
+def test_a_caller_who_may_call_gets_the_validation_error(call, stored_user, path, headers):
+    stored_user(role="admin")
     status, _, body = call(order_handler, "POST", path, body=BAD, headers=token(**headers))
     assert status == 422
     assert {f["field"] for f in body["error"]["details"]["fields"]} == {"body.text", "body.count"}
@@ -302,7 +328,8 @@ def test_custom_guard_runs_before_validation_and_again_in_the_wrapper(call):
     assert ok[0] == 200 and checks == ["custom", "custom"]
 
 
-def test_route_without_validation_is_still_guarded_by_its_wrapper(call):
+def test_route_without_validation_is_still_guarded_by_its_wrapper(call, stored_user):
+    stored_user(role="admin")
     assert call(order_handler, "POST", "/o/unvalidated")[0] == 401
     assert call(order_handler, "POST", "/o/unvalidated", headers=token())[0] == 403
     assert call(order_handler, "POST", "/o/unvalidated", headers=token(role="admin"))[0] == 200
