@@ -109,8 +109,13 @@ class BridgeConfig(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("api_url must start with https:// (http:// only for a local stack)")
+        # The bridge token and STS credentials travel on this URL: plain http only to loopback.
+        from urllib.parse import urlparse
+
+        url = urlparse(value)
+        local = url.hostname in {"localhost", "127.0.0.1", "::1"}
+        if url.scheme != "https" and not (url.scheme == "http" and local):
+            raise ValueError("api_url must start with https:// (http:// only for a local stack on this host)")
         return value.rstrip("/")
 
     def resolved_journal_path(self) -> Path:

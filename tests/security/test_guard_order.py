@@ -91,7 +91,7 @@ def callers(call_api) -> dict[str, dict[str, str]]:
     Table.from_env("TRADING_TABLE").update(f"USER#{other_uid}", f"ACCOUNT#{disabled['account_id']}",
                                            set_values={"status": "disabled"})
     admin_uid = f"usr_admin{uuid.uuid4().hex[:8]}"
-    create_profile(admin_uid)
+    create_profile(admin_uid, role="admin")
     _CALLERS.update({
         "user": user,
         "no_features": user_headers(uid, features=()),

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 ALL_FEATURES = ("signal_parsing", "auto_trading", "telegram_integration", "multi_account")
 
 
-def create_profile(user_id: str, *, tier: str = "trial", status: str = "active") -> None:
+def create_profile(user_id: str, *, tier: str = "trial", status: str = "active", role: str = "user") -> None:
     from signalos.auth import data as auth_data
     from signalos.auth.licenses import license_for_tier
     from signalos.common.clock import iso
 
-    auth_data.create_user({"user_id": user_id, "username": user_id, "role": "user", "status": status,
+    auth_data.create_user({"user_id": user_id, "username": user_id, "role": role, "status": status,
                            "license": license_for_tier(tier), "created_at": iso()})
 
 

@@ -137,7 +137,7 @@ def rotate_token(body: RotateIn | None = None) -> TokenOut:
 
 
 @router.post(f"{PREFIX}/pairing-code", tags=TAGS, summary="A one-time code (10 minutes) to pair a bridge")
-@require_auth
+@require_feature("auto_trading")
 def pairing_code(body: PairingCodeIn) -> PairingCodeOut:
     code, expires = service.create_pairing_code(current_principal(router), body.account_id)
     return PairingCodeOut(account_id=body.account_id, code=code, expires_at=iso(expires))

@@ -72,6 +72,7 @@ def test_env_only_config_works_without_a_file(tmp_path):
     ("text", "needle"),
     [
         ('api_url = "ftp://x"', "api_url"),
+        ('api_url = "http://api.example.com"', "api_url"),  # credentials never over plain http off this host
         ('api_url = "https://x"\nbroker = "mt4"', "broker"),
         ('api_url = "https://x"\nheartbeat_seconds = 0', "heartbeat_seconds"),
         ('api_url = "https://x"\nunknown_key = 1', "unknown_key"),
