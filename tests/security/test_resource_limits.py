@@ -4,9 +4,8 @@ Page sizes are capped (at most 100 items, over-large `limit` is a 422), bodies o
 413 before anything parses them, batches are bounded (imports, reports, ids, symbols), counts
 per user are capped (API keys, providers, accounts), and the rate limits that exist bite:
 login lockout per account, bridge heartbeat/reports/session per account, pairing per address.
-The admin's global trading caps and maintenance switch must reach trading, and a Telegram post
-must not trade for a subscriber who is disabled or no longer licensed for auto_trading (strict
-xfails document that neither holds yet: see the security report).
+The admin's global trading caps and maintenance switch reach trading, and a Telegram post does
+not trade for a subscriber who is disabled or no longer licensed for auto_trading.
 """
 
 from __future__ import annotations
@@ -216,8 +215,6 @@ def test_request_fields_are_bounded(call_api):
     assert status == 400 and got["error"]["code"] == "INVALID_PERIOD", got
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: path ids have no length bound; on DynamoDB a key over 1024 "
-                                       "bytes is a ValidationException -> 500 (see report)")
 def test_every_path_parameter_is_bounded(call_api):
     unbounded = []
     for path, ops in openapi(call_api)["paths"].items():
@@ -377,7 +374,6 @@ def test_a_manual_trade_opens_without_global_caps(aws_module, call_api):
     assert aws_module.queue_depth(acc["queue_url"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: admin maintenance_mode is never read by trading (see report)")
 def test_maintenance_mode_stops_new_orders(aws_module, call_api, global_settings):
     user, acc = _trader(call_api)
     global_settings(maintenance_mode=True, maintenance_message="broker migration")
@@ -386,7 +382,6 @@ def test_maintenance_mode_stops_new_orders(aws_module, call_api, global_settings
     assert aws_module.queue_depth(acc["queue_url"]) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: admin max_lots_per_order is never read by trading (see report)")
 def test_max_lots_per_order_caps_manual_trades(aws_module, call_api, global_settings):
     user, acc = _trader(call_api)
     global_settings(max_lots_per_order=0.5)
@@ -394,8 +389,6 @@ def test_max_lots_per_order_caps_manual_trades(aws_module, call_api, global_sett
     assert status == 422 or all(o["volume"] <= 0.5 for o in body["orders"]), body
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: admin max_orders_per_minute_per_account is never read by "
-                                       "trading (see report)")
 def test_max_orders_per_minute_per_account_throttles_orders(aws_module, call_api, global_settings):
     user, acc = _trader(call_api)
     global_settings(max_orders_per_minute_per_account=2)
@@ -453,15 +446,12 @@ def _set_owner(uid: str, **fields: Any) -> None:
     auth_data.update_user_fields(uid, fields)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fan-out never checks the subscriber's status (see report)")
 def test_a_disabled_users_subscription_gets_no_orders(aws_module, call_api, linked_trader):
     _set_owner(linked_trader["uid"], status="disabled")
     _post(call_api, aws_module, linked_trader["chat_id"], "EURUSD SELL NOW 1.0850 SL 1.0900 TP 1.0800")
     assert aws_module.queue_depth(linked_trader["acc"]["queue_url"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fan-out never checks the subscriber's auto_trading feature "
-                                       "(see report)")
 def test_a_subscriber_whose_license_lost_auto_trading_gets_no_orders(aws_module, call_api, linked_trader):
     from signalos.auth.licenses import license_for_tier
 

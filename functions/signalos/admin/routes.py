@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from signalos.admin import logs, queues, system
 from signalos.admin import settings as global_settings
@@ -26,13 +26,11 @@ from signalos.auth.models import UserOut
 from signalos.common import audit
 from signalos.common.errors import Conflict, NotFound
 from signalos.common.guards import current_principal, require_admin
+from signalos.common.params import Cursor, IdPath, Limit
 
 router = Router()
 P = "/api/v1/admin"
 TAGS = ["admin"]
-UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size, capped at 100")]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 def _actor() -> str:
@@ -70,7 +68,7 @@ def create_user(body: UserCreateIn) -> UserOut:
 
 @router.get(f"{P}/users/<user_id>", tags=TAGS, summary="One user")
 @require_admin
-def get_user(user_id: UserId) -> UserOut:
+def get_user(user_id: IdPath) -> UserOut:
     from signalos.auth import users
 
     user = users.get_user(user_id)
@@ -81,7 +79,7 @@ def get_user(user_id: UserId) -> UserOut:
 
 @router.put(f"{P}/users/<user_id>", tags=TAGS, summary="Change a user's role, license or status")
 @require_admin
-def update_user(user_id: UserId, body: UserUpdateIn) -> UserOut:
+def update_user(user_id: IdPath, body: UserUpdateIn) -> UserOut:
     from signalos.auth import users
 
     # users.update_user audits the change (user_updated, actor = this admin).
@@ -91,7 +89,7 @@ def update_user(user_id: UserId, body: UserUpdateIn) -> UserOut:
 
 @router.delete(f"{P}/users/<user_id>", tags=TAGS, summary="Disable a user (sessions and API keys stop)")
 @require_admin
-def disable_user(user_id: UserId) -> UserOut:
+def disable_user(user_id: IdPath) -> UserOut:
     from signalos.auth import users
 
     if user_id == _actor():

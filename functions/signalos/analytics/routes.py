@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from signalos.analytics import service
 from signalos.analytics.models import (
@@ -26,6 +26,7 @@ from signalos.analytics.models import (
     SymbolOut,
 )
 from signalos.common.guards import current_principal, require_auth
+from signalos.common.params import IdPath, SymbolPath
 
 router = Router()
 P = "/api/v1/analytics"
@@ -35,8 +36,6 @@ End = Annotated[date | None, Query(description="last day, UTC (default: today)")
 AccountQ = Annotated[str | None, Query(pattern=ID_PATTERN, description="one of your trading accounts")]
 Equity = Annotated[float | None, Query(gt=0, le=1e12, description="starting equity (default: from the "
                                                                   "account's reported balance)")]
-IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
-SymbolPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._\-]{1,32}$")]
 
 
 def _scope(start: date | None, end: date | None, account_id: str | None,

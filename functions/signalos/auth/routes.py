@@ -28,6 +28,7 @@ from signalos.auth.models import (
     VerifyLicenseOut,
 )
 from signalos.common.guards import current_principal, optional_principal, require_auth
+from signalos.common.params import IdPath
 
 router = Router()
 PREFIX = "/api/v1/auth"
@@ -105,7 +106,7 @@ def list_devices() -> DeviceListOut:
 
 @router.delete(f"{PREFIX}/devices/<device_id>", tags=TAGS, summary="Unbind a device")
 @require_auth
-def remove_device(device_id: str) -> DeviceRemovedOut:
+def remove_device(device_id: IdPath) -> DeviceRemovedOut:
     service.remove_device(current_principal(router).user_id, device_id)
     return DeviceRemovedOut(device_id=device_id)
 
@@ -126,6 +127,6 @@ def list_api_keys() -> ApiKeyListOut:
 
 @router.delete(f"{PREFIX}/api-keys/<key_id>", tags=TAGS, summary="Revoke an API key")
 @require_auth
-def revoke_api_key(key_id: str) -> ApiKeyRevokedOut:
+def revoke_api_key(key_id: IdPath) -> ApiKeyRevokedOut:
     service.revoke_api_key(current_principal(router).user_id, key_id)
     return ApiKeyRevokedOut(key_id=key_id)

@@ -40,6 +40,7 @@ from signalos.common.clock import iso
 from signalos.common.errors import BadRequest
 from signalos.common.guards import current_principal, require_auth, require_feature
 from signalos.common.pagination import clamp_limit, decode_cursor, encode_cursor
+from signalos.common.params import IdPath
 from signalos.contracts.execution import Heartbeat
 
 router = Router()
@@ -91,7 +92,7 @@ def list_accounts(
 
 @router.get(f"{PREFIX}/accounts/<account_id>", tags=TAGS, summary="One of your trading accounts")
 @require_auth
-def get_account(account_id: str) -> AccountOut:
+def get_account(account_id: IdPath) -> AccountOut:
     account = service.owned_account(current_principal(router), account_id)
     return AccountOut(**service.account_view(account))
 
@@ -102,7 +103,7 @@ def get_account(account_id: str) -> AccountOut:
     summary="Disable a trading account: revokes its token and deletes its queue",
 )
 @require_auth
-def delete_account(account_id: str) -> AccountDeletedOut:
+def delete_account(account_id: IdPath) -> AccountDeletedOut:
     account, deleted = service.disable_account(current_principal(router), account_id)
     return AccountDeletedOut(account_id=account.account_id, status=account.status, queue_deleted=deleted)
 
@@ -111,7 +112,7 @@ def delete_account(account_id: str) -> AccountDeletedOut:
     f"{PREFIX}/accounts/<account_id>/token", tags=TAGS, summary="Revoke the account's bridge token"
 )
 @require_auth
-def revoke_token(account_id: str) -> TokenRevokedOut:
+def revoke_token(account_id: IdPath) -> TokenRevokedOut:
     service.revoke_token(current_principal(router), account_id)
     return TokenRevokedOut(account_id=account_id, revoked=True)
 

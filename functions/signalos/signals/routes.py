@@ -22,6 +22,7 @@ from signalos.common.clock import utc_now
 from signalos.common.errors import BadRequest, PayloadTooLarge
 from signalos.common.guards import Principal, current_principal, require_feature
 from signalos.common.pagination import clamp_limit
+from signalos.common.params import Cursor, IdPath, Limit
 from signalos.signals import config, data, service, stats
 from signalos.signals.models import (
     DeletedOut,
@@ -53,8 +54,6 @@ router = Router()
 S = "/api/v1/signals"
 FEATURE = config.SIGNALS_FEATURE
 MAX_STATS_DAYS = 366
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size, capped at 100")]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 IdQ = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 TimeQ = Annotated[str | None, Query(max_length=40, description="ISO 8601 date or time (UTC)")]
 
@@ -333,7 +332,7 @@ def create_provider(body: ProviderIn) -> ProviderOut:
 
 @router.get(f"{P}/<provider_id>", tags=["providers"], summary="One of your providers")
 @require_feature(FEATURE)
-def get_provider(provider_id: str) -> ProviderOut:
+def get_provider(provider_id: IdPath) -> ProviderOut:
     provider = service.get_provider(_me().user_id, provider_id)
     if provider is None:
         raise service.ProviderNotFound()
@@ -353,7 +352,7 @@ def _changes(body: ProviderPatch | ProviderIn, *, full: bool) -> dict[str, Any]:
 
 @router.patch(f"{P}/<provider_id>", tags=["providers"], summary="Change a provider (only the fields given)")
 @require_feature(FEATURE)
-def patch_provider(provider_id: str, body: ProviderPatch) -> ProviderOut:
+def patch_provider(provider_id: IdPath, body: ProviderPatch) -> ProviderOut:
     me = _me()
     return provider_out(
         service.update_provider(me.user_id, provider_id, _changes(body, full=False), is_admin=me.is_admin)
@@ -364,7 +363,7 @@ def patch_provider(provider_id: str, body: ProviderPatch) -> ProviderOut:
     f"{P}/<provider_id>", tags=["providers"], summary="Replace a provider's name, description and rules"
 )
 @require_feature(FEATURE)
-def put_provider(provider_id: str, body: ProviderIn) -> ProviderOut:
+def put_provider(provider_id: IdPath, body: ProviderIn) -> ProviderOut:
     me = _me()
     return provider_out(
         service.update_provider(me.user_id, provider_id, _changes(body, full=True), is_admin=me.is_admin)
@@ -373,7 +372,7 @@ def put_provider(provider_id: str, body: ProviderIn) -> ProviderOut:
 
 @router.delete(f"{P}/<provider_id>", tags=["providers"], summary="Delete a provider (its signals stay)")
 @require_feature(FEATURE)
-def delete_provider(provider_id: str) -> DeletedOut:
+def delete_provider(provider_id: IdPath) -> DeletedOut:
     service.delete_provider(_me().user_id, provider_id)
     return DeletedOut(id=provider_id)
 
@@ -381,5 +380,5 @@ def delete_provider(provider_id: str) -> DeletedOut:
 # --- one signal (after the fixed paths, so `history`/`stats` are never taken for an id) -----------
 @router.get(f"{S}/<signal_id>", tags=["signals"], summary="A signal's status and result")
 @require_feature(FEATURE)
-def get_signal(signal_id: str) -> SignalOut:
+def get_signal(signal_id: IdPath) -> SignalOut:
     return signal_out(service.get_signal(_me().user_id, signal_id))

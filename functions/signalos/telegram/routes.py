@@ -9,20 +9,19 @@ we cannot use is not a client error Telegram could fix.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from signalos.common.clock import iso, utc_now
 from signalos.common.errors import NotFound, ServiceUnavailable, Unauthorized
 from signalos.common.guards import current_principal, require_feature
+from signalos.common.params import IdPath
 from signalos.telegram import data
 from signalos.telegram.models import LinkCodeIn, LinkCodeOut, LinkIn, LinkListOut, LinkOut, UnlinkedOut
 from signalos.telegram.secret import HEADER, expected_secret, secret_matches
 
 router = Router()
-ProviderPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 PREFIX = "/api/v1/telegram"
 TAGS = ["telegram"]
 
@@ -115,7 +114,7 @@ def list_links() -> LinkListOut:
 
 @router.get(f"{PREFIX}/links/<provider_id>", tags=TAGS, summary="The chat linked to one provider")
 @require_feature("telegram_integration")
-def get_link(provider_id: ProviderPath) -> LinkOut:
+def get_link(provider_id: IdPath) -> LinkOut:
     item = _owned_provider(current_principal(router).user_id, provider_id)
     if not isinstance(item.get("telegram"), dict):
         raise NotFound("This provider has no linked chat", code="LINK_NOT_FOUND")
@@ -124,7 +123,7 @@ def get_link(provider_id: ProviderPath) -> LinkOut:
 
 @router.delete(f"{PREFIX}/links/<provider_id>", tags=TAGS, summary="Unlink a provider's chat")
 @require_feature("telegram_integration")
-def delete_link(provider_id: ProviderPath) -> UnlinkedOut:
+def delete_link(provider_id: IdPath) -> UnlinkedOut:
     user_id = current_principal(router).user_id
     _owned_provider(user_id, provider_id)
     if not data.unlink(user_id, provider_id):

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from signalos.common.guards import current_principal, require_auth, require_feature
 from signalos.common.pagination import clamp_limit
+from signalos.common.params import Cursor, IdPath, Limit, SymbolPath
 from signalos.trading import service, trades
 from signalos.trading.models import (
     AccountStatusOut,
@@ -38,10 +39,6 @@ from signalos.trading.models import (
 router = Router()
 SUBS = "/api/v1/subscriptions"
 TRADES = "/api/v1/trades"
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size, capped at 100")]
-Cursor = Annotated[str | None, Query(max_length=2048)]
-IdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-SymbolPath = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_.#$/\- ]+$")]
 AccountQ = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
