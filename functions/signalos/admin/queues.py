@@ -14,13 +14,11 @@ bounded by `max_messages`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from signalos.common import settings
+from signalos.common import aws, settings
 from signalos.common.errors import NotFound
 
 COUNT_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -31,19 +29,8 @@ _UNSUPPORTED = {"NotImplemented", "InvalidAction", "UnsupportedOperation", "Inte
 MAX_LISTED_ORDER_QUEUES = 1000
 
 
-@lru_cache(maxsize=1)
 def _sqs() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SQS")
-                        or os.environ.get("AWS_ENDPOINT_URL") or None,
-                        config=Config(connect_timeout=3, read_timeout=10,
-                                      retries={"max_attempts": 3, "mode": "standard"}))
-
-
-def reset_clients() -> None:
-    _sqs.cache_clear()
+    return aws.client("sqs")
 
 
 def queue_name(url: str) -> str:

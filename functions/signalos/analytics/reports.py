@@ -8,12 +8,10 @@ report id is simply not found. Links are presigned GETs valid for REPORT_URL_TTL
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -21,7 +19,7 @@ from signalos.analytics import data, service
 from signalos.analytics.aggregates import user_pk
 from signalos.analytics.metrics import ClosedTrade, compute_metrics, metrics_from_trades
 from signalos.analytics.models import ReportIn
-from signalos.common import settings
+from signalos.common import aws, settings
 from signalos.common.clock import epoch_seconds, iso, utc_now
 from signalos.common.errors import NotFound
 from signalos.common.ids import new_id
@@ -31,19 +29,8 @@ REPORT_URL_TTL = 900
 REPORT_RETENTION = timedelta(days=90)
 
 
-@lru_cache(maxsize=1)
 def _s3() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-    return boto3.client("s3", endpoint_url=endpoint, config=Config(
-        signature_version="s3v4", retries={"max_attempts": 4, "mode": "standard"},
-        s3={"addressing_style": "path" if endpoint else "auto"}))
-
-
-def reset_clients() -> None:
-    _s3.cache_clear()
+    return aws.client("s3")
 
 
 def _bucket() -> str:

@@ -6,14 +6,12 @@ boto3 is imported on first use (the heartbeat and report routes never need it).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC
-from functools import lru_cache
 from typing import Any
 
 from signalos.bridge_api.policy import dlq_alarm_name, queue_name, session_policy_json, session_seconds
-from signalos.common import settings
+from signalos.common import aws, settings
 from signalos.common.clock import iso
 
 ORDER_RETENTION_SECONDS = 86_400  # an order is worthless long before this; expired ones are reported
@@ -33,57 +31,19 @@ class AccountQueues:
     dlq_arn: str
 
 
-def _endpoint(service: str) -> str | None:
-    return os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or settings.aws_endpoint_url()
-
-
-@lru_cache(maxsize=1)
 def _sqs() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=_endpoint("sqs"),
-        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
+    return aws.client("sqs")
 
 
-@lru_cache(maxsize=1)
 def _sts() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    region = region_name()
-    return boto3.client(
-        "sts",
-        endpoint_url=_endpoint("sts"),
-        region_name=region,
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
+    return aws.client("sts")
 
 
-@lru_cache(maxsize=1)
 def _cloudwatch() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=_endpoint("cloudwatch"),
-        region_name=region_name(),
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
+    return aws.client("cloudwatch")
 
 
-def reset_clients() -> None:
-    _sqs.cache_clear()
-    _sts.cache_clear()
-    _cloudwatch.cache_clear()
-
-
-def region_name() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+region_name = aws.region_name
 
 
 def queue_prefix() -> str:

@@ -23,22 +23,17 @@ class ConditionFailed(Exception):
     """A conditional write found the item in a state it did not expect."""
 
 
-@lru_cache(maxsize=1)
 def _client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from signalos.common import aws
 
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-                      or None),
-        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
+    return aws.client("dynamodb")
 
 
 def reset_clients() -> None:
     """Forget cached clients (tests that start a new embedded AWS call this)."""
-    _client.cache_clear()
+    from signalos.common import aws
+
+    aws.reset_clients()
 
 
 @lru_cache(maxsize=1)

@@ -7,10 +7,11 @@ and does nothing if the record has moved on (idempotent under SQS's at-least-onc
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from signalos.common import aws
 
 
 class SlowPathJob(BaseModel):
@@ -27,20 +28,8 @@ class EnqueueFailed(RuntimeError):
     """The job could not be put on the queue."""
 
 
-@lru_cache(maxsize=1)
 def _sqs() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL") or None,
-        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
-
-
-def reset_clients() -> None:
-    _sqs.cache_clear()
+    return aws.client("sqs")
 
 
 def enqueue(job: SlowPathJob) -> None:

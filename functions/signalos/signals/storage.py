@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
+
+from signalos.common import aws
 
 MAX_READ_BYTES = 6 * 1024 * 1024
 
@@ -23,20 +24,8 @@ def owns_key(user_id: str, key: str) -> bool:
     return key.startswith(prefix) and ".." not in key and "//" not in key and len(key) <= 512
 
 
-@lru_cache(maxsize=1)
 def _s3() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None,
-        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=20),
-    )
-
-
-def reset_clients() -> None:
-    _s3.cache_clear()
+    return aws.client("s3")
 
 
 def _bucket() -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
+from signalos.common import aws
 from signalos.contracts.orders import ManageCommand, OpenOrder
 
 Command = OpenOrder | ManageCommand
@@ -27,20 +27,8 @@ class EnqueueError(RuntimeError):
         self.failed = failed
 
 
-@lru_cache(maxsize=1)
 def _sqs() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL") or None,
-        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10),
-    )
-
-
-def reset_clients() -> None:
-    _sqs.cache_clear()
+    return aws.client("sqs")
 
 
 def command_body(command: Command) -> str:
