@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from signalos.contracts.execution import CloseReason, ExecutionReport
 from signalos.contracts.orders import ManageCommand, OpenOrder, OrderCommandEnvelope, order_tag
 
-from bridge_agent.brokers.base import BrokerAdapter, Found, ManageResult, OpenResult, TicketState
+from bridge_agent.brokers.base import BrokerAdapter, ManageResult, OpenResult, TicketState
 from bridge_agent.journal import CommandRecord, Journal, OrderRecord
 
+FOUND_BY_TAG = "found on the terminal by its tag"
 log = logging.getLogger(__name__)
 
 Command = OpenOrder | ManageCommand
@@ -37,20 +38,6 @@ def close_report_id(order_id: str) -> str:
     """A position closes once, whoever notices (a command or the monitor): one id for that event."""
     return f"{order_id}:closed"
 
-
-def found_to_result(found: Found) -> OpenResult:
-    status = "placed" if found.state in ("pending", "cancelled", "expired") else "filled"
-    return OpenResult(
-        status=status,
-        broker_symbol=found.broker_symbol,
-        ticket=found.ticket,
-        deal=found.deal,
-        volume=found.volume,
-        price=found.price,
-        stop_loss=found.stop_loss,
-        take_profit=found.take_profit,
-        reason="found on the terminal by its tag",
-    )
 
 
 class Executor:
@@ -115,7 +102,7 @@ class Executor:
                 log.warning(
                     "reconcile: %s is on the terminal (%s): recording it", command.order_id, found.state
                 )
-                reports += self._finish_open(command, found_to_result(found))
+                reports += self._finish_open(command, found.as_open_result(FOUND_BY_TAG))
             else:
                 log.info(
                     "reconcile: %s not on the terminal: it will be sent when redelivered", command.order_id
@@ -135,12 +122,12 @@ class Executor:
             if found is not None:
                 log.warning("%s: redelivered, unknown to this journal, already on the terminal", tag)
                 self._receive(command, body)
-                return self._finish_open(command, found_to_result(found))
+                return self._finish_open(command, found.as_open_result(FOUND_BY_TAG))
         if record is not None and record.state in ("sending", "unknown"):
             found = self.broker.find_by_tag(tag, command.broker_symbol)
             if found is not None:
                 log.warning("%s: found on the terminal after an interrupted send: not sending again", tag)
-                return self._finish_open(command, found_to_result(found))
+                return self._finish_open(command, found.as_open_result(FOUND_BY_TAG))
             if record.state == "unknown":
                 # A `failed` report already told the cloud the outcome was unknown; do not send after it.
                 return self._stored(command.command_id)

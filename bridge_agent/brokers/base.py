@@ -98,6 +98,21 @@ class Found:
     take_profit: float | None = None
     deal: int | None = None
 
+    def as_open_result(self, reason: str) -> OpenResult:
+        """What the order's execution turned out to be, as if order_send had answered."""
+        status = "placed" if self.state in ("pending", "cancelled", "expired") else "filled"
+        return OpenResult(
+            status=status,
+            broker_symbol=self.broker_symbol,
+            ticket=self.ticket,
+            deal=self.deal,
+            volume=self.volume,
+            price=self.price,
+            stop_loss=self.stop_loss,
+            take_profit=self.take_profit,
+            reason=reason,
+        )
+
 
 @dataclass(frozen=True)
 class CloseInfo:

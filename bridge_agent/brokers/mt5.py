@@ -441,7 +441,7 @@ class Mt5Broker:
                 log.warning("%s: outcome unknown (%s); looking the order up before anything else", tag, what)
                 found = self._lookup(tag, symbol)
                 if found is not None:
-                    return self._from_found(found)
+                    return found.as_open_result("found on the terminal after an unknown outcome")
                 if resends >= 1 or order.is_expired(self._clock()):
                     return OpenResult(
                         status="failed",
@@ -503,20 +503,6 @@ class Mt5Broker:
                 self._sleep(0.5 * 2**attempt)  # the server may still be booking it
         return None
 
-    @staticmethod
-    def _from_found(found: Found) -> OpenResult:
-        status = "placed" if found.state in ("pending", "cancelled", "expired") else "filled"
-        return OpenResult(
-            status=status,
-            broker_symbol=found.broker_symbol,
-            ticket=found.ticket,
-            deal=found.deal,
-            volume=found.volume,
-            price=found.price,
-            stop_loss=found.stop_loss,
-            take_profit=found.take_profit,
-            reason="found on the terminal after an unknown outcome",
-        )
 
     # ---- finding and tracking -------------------------------------------------------------------
     def _history_window(self) -> tuple[int, int]:
