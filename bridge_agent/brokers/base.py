@@ -26,6 +26,9 @@ class SymbolNotFound(Exception):
     """No broker symbol matches the canonical one."""
 
 
+# MetaTrader5.TRADE_RETCODE_POSITION_CLOSED (this module does not import the Windows-only package).
+TRADE_RETCODE_POSITION_CLOSED = 10036
+
 @dataclass(frozen=True)
 class AccountState:
     login: int | None
@@ -82,6 +85,12 @@ class ManageResult:
     swap: float | None = None
     retcode: int | None = None
     reason: str | None = None
+
+    @classmethod
+    def position_gone(cls, ticket: int) -> ManageResult:
+        """The command's position was closed (TP, SL, by hand) before the command arrived."""
+        return cls(status="rejected", ticket=ticket, retcode=TRADE_RETCODE_POSITION_CLOSED,
+                   reason="the position is no longer open")
 
 
 @dataclass(frozen=True)

@@ -687,12 +687,7 @@ class Mt5Broker:
             pending = self._call("orders_get", ticket=ticket) or ()
             if pending:
                 return self._modify_pending(pending[0], stop_loss, take_profit)
-            return ManageResult(
-                status="rejected",
-                ticket=ticket,
-                retcode=m.TRADE_RETCODE_POSITION_CLOSED,
-                reason="the position is no longer open",
-            )
+            return ManageResult.position_gone(ticket)
         info = self._select(pos.symbol)
         sl = round_price(stop_loss, info.digits) if stop_loss is not None else (pos.sl or None)
         tp = round_price(take_profit, info.digits) if take_profit is not None else (pos.tp or None)
@@ -752,12 +747,7 @@ class Mt5Broker:
         m = self.mt5
         pos = self._live_position(ticket)
         if pos is None:
-            return ManageResult(
-                status="rejected",
-                ticket=ticket,
-                retcode=m.TRADE_RETCODE_POSITION_CLOSED,
-                reason="the position is no longer open",
-            )
+            return ManageResult.position_gone(ticket)
         info = self._select(pos.symbol)
         if volume is None:
             close_volume = pos.volume
@@ -861,12 +851,7 @@ class Mt5Broker:
         m = self.mt5
         pos = self._live_position(ticket)
         if pos is None:
-            return ManageResult(
-                status="rejected",
-                ticket=ticket,
-                retcode=m.TRADE_RETCODE_POSITION_CLOSED,
-                reason="the position is no longer open",
-            )
+            return ManageResult.position_gone(ticket)
         info = self._select(pos.symbol)
         entry = round(pos.price_open, info.digits)
         buy = pos.type == m.POSITION_TYPE_BUY

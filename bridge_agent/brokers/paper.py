@@ -702,9 +702,7 @@ class PaperBroker:
             self._advance()
             target = self.state.positions.get(ticket) or self.state.orders.get(ticket)
             if target is None:
-                return ManageResult(
-                    status="rejected", ticket=ticket, retcode=10036, reason="the position is no longer open"
-                )
+                return ManageResult.position_gone(ticket)
             spec = self._spec(target.symbol)
             sl = round_price(stop_loss, spec.digits) if stop_loss is not None else target.stop_loss
             tp = round_price(take_profit, spec.digits) if take_profit is not None else target.take_profit
@@ -724,9 +722,7 @@ class PaperBroker:
             self._advance()
             pos = self.state.positions.get(ticket)
             if pos is None:
-                return ManageResult(
-                    status="rejected", ticket=ticket, retcode=10036, reason="the position is no longer open"
-                )
+                return ManageResult.position_gone(ticket)
             spec = self._spec(pos.symbol)
             amount = (
                 pos.volume
@@ -810,9 +806,7 @@ class PaperBroker:
         with self._lock:
             pos = self.state.positions.get(ticket)
             if pos is None:
-                return ManageResult(
-                    status="rejected", ticket=ticket, retcode=10036, reason="the position is no longer open"
-                )
+                return ManageResult.position_gone(ticket)
             buy = pos.side == "buy"
             if pos.stop_loss is not None and (
                 (buy and pos.stop_loss >= pos.price_open) or (not buy and pos.stop_loss <= pos.price_open)

@@ -101,3 +101,11 @@ def test_the_constants_the_bridge_depends_on_are_the_reference_values() -> None:
         10030,
     )
     assert (mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_OUT) == (0, 1)
+
+
+def test_the_brokers_copy_of_position_closed_is_the_packages():
+    import MetaTrader5 as mt5  # the double, whose constants are the real wheel's (checked above)
+
+    from bridge_agent.brokers.base import TRADE_RETCODE_POSITION_CLOSED
+
+    assert mt5.TRADE_RETCODE_POSITION_CLOSED == TRADE_RETCODE_POSITION_CLOSED
