@@ -12,6 +12,10 @@ from signalos.contracts.orders import OrderCommandEnvelope
 
 pytestmark = pytest.mark.usefixtures("aws_module")
 T = "/api/v1/trades"
+# Gold as a typical broker reports it in a heartbeat (100 oz contract, $1 per 0.01 tick per lot).
+XAU_SPEC = {"symbol": "XAUUSD", "broker_symbol": "XAUUSD", "digits": 2, "point": 0.01, "volume_min": 0.01,
+            "volume_max": 50, "volume_step": 0.01, "trade_tick_value": 1.0, "trade_tick_size": 0.01,
+            "trade_contract_size": 100, "bid": 1951.0, "ask": 1951.3}
 GOLD = {"symbol": "gold", "type": "BUY", "volume": 0.1, "sl": 1940.0, "tp": [1965.0]}
 _CACHE: dict[int, dict] = {}
 
@@ -213,22 +217,7 @@ def test_account_and_symbol_spec_from_the_last_heartbeat(aws_module, call_api, t
                 "order_id": "ord_x",
             }
         ],
-        "symbols": [
-            {
-                "symbol": "XAUUSD",
-                "broker_symbol": "XAUUSD",
-                "digits": 2,
-                "point": 0.01,
-                "volume_min": 0.01,
-                "volume_max": 50,
-                "volume_step": 0.01,
-                "trade_tick_value": 1.0,
-                "trade_tick_size": 0.01,
-                "trade_contract_size": 100,
-                "bid": 1951.0,
-                "ask": 1951.3,
-            }
-        ],
+        "symbols": [XAU_SPEC],
     }
     assert call_api("POST", "/api/v1/bridge/heartbeat", headers=trader["bridge"], json=hb)[0] == 200
     _, _, after = call_api("GET", f"{T}/account", headers=trader["h"], query={"account_id": trader["acc"]})
@@ -360,22 +349,7 @@ def test_a_manual_volume_the_broker_cannot_take_is_refused_not_resized(aws_modul
         "balance": 10000.0,
         "equity": 10000.0,
         "margin_free": 10000.0,
-        "symbols": [
-            {
-                "symbol": "XAUUSD",
-                "broker_symbol": "XAUUSD",
-                "digits": 2,
-                "point": 0.01,
-                "volume_min": 0.01,
-                "volume_max": 50,
-                "volume_step": 0.01,
-                "trade_tick_value": 1.0,
-                "trade_tick_size": 0.01,
-                "trade_contract_size": 100,
-                "bid": 1951.0,
-                "ask": 1951.3,
-            }
-        ],
+        "symbols": [XAU_SPEC],
     }
     assert call_api("POST", "/api/v1/bridge/heartbeat", headers=trader["bridge"], json=hb)[0] == 200
     for volume in (99.0, 0.015):
