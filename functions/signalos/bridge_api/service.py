@@ -420,7 +420,7 @@ def open_session(caller: BridgeCaller) -> dict[str, Any]:
     # A bridge token outlives any login: queue credentials only while the owner may still trade.
     refusal = entitlements.trading_refusal(account.user_id)
     if refusal is not None:
-        raise Forbidden(f"No queue credentials: {refusal}", code="TRADING_NOT_ALLOWED")
+        raise Forbidden(f"No queue credentials: {refusal.message}", code="TRADING_NOT_ALLOWED")
     ratelimit.hit(
         accounts.table(),
         ratelimit.SESSION,

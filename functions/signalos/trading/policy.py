@@ -22,17 +22,14 @@ RATE_TTL = timedelta(hours=1)
 
 def trading_refusal(user_id: str) -> tuple[str, str] | None:
     """(reason code, message) when this user's orders must not be sent, else None."""
-    from signalos.auth import data as auth_data
-    from signalos.auth import licenses
+    from signalos.auth.entitlements import trading_refusal as refusal_of
 
-    user = auth_data.get_user(user_id)
-    if user is None or user.get("status", "active") != "active":
+    refusal = refusal_of(user_id, feature=FEATURE)
+    if refusal is None:
+        return None
+    if refusal.user_inactive:
         return "SUBSCRIBER_DISABLED", "SUBSCRIBER_DISABLED: the subscriber's SignalOS account is disabled"
-    license_ = user.get("license")
-    features = licenses.active_features(license_) if isinstance(license_, dict) else frozenset()
-    if FEATURE not in features:
-        return "NOT_LICENSED", "NOT_LICENSED: the subscriber's license does not include auto_trading"
-    return None
+    return "NOT_LICENSED", "NOT_LICENSED: the subscriber's license does not include auto_trading"
 
 
 def global_settings() -> Any:
