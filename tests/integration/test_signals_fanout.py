@@ -94,13 +94,14 @@ def test_uploaded_screenshot_becomes_an_order_on_the_subscribers_queue(aws, call
 
     # The job redelivered (SQS is at-least-once): the signal is done and dispatched, so the
     # worker does not even call fan-out again.
-    from signalos.signals import data, worker
+    from signalos.signals import data
+    from signalos.trading import fanout
 
     from infra.local.events import sqs_record
 
     assert data.get_signal(owner_id, upload["signal_id"]).dispatched_revision == 0
     calls = []
-    monkeypatch.setattr(worker, "dispatch_hook", calls.append)
+    monkeypatch.setattr(fanout, "dispatch_signal", calls.append)
     job = {
         "MessageId": str(uuid.uuid4()),
         "ReceiptHandle": "r",

@@ -34,7 +34,9 @@ def env(aws_module, monkeypatch):
         dispatched.append(event)
         return Summary()
 
-    monkeypatch.setattr(worker, "dispatch_hook", hook)
+    from signalos.trading import fanout
+
+    monkeypatch.setattr(fanout, "dispatch_signal", hook)  # what the worker hands to fan-out
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     fake = FakeOpenAI()
     monkeypatch.setattr(llm, "http_client_override", fake.client())

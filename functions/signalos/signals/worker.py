@@ -10,7 +10,6 @@ for an LLM job) instead of raising, so no signal stays "queued" for ever.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from signalos.signals import jobs, service
@@ -21,16 +20,11 @@ log = logging.getLogger(__name__)
 # so the DLQ only ever holds jobs that could not even be read.
 GIVE_UP_AT_RECEIVE = 4
 
-# Fan-out entry point; tests may replace it. None = signalos.trading.fanout.dispatch_signal.
-dispatch_hook: Callable[[Any], Any] | None = None
-
-
 def _dispatch(event: Any) -> Any:
-    if dispatch_hook is not None:
-        return dispatch_hook(event)
-    from signalos.trading.fanout import dispatch_signal
+    # Imported here: fan-out (and its risk engine) is only needed once a slow parse succeeds.
+    from signalos.trading import fanout
 
-    return dispatch_signal(event)
+    return fanout.dispatch_signal(event)
 
 
 def _receive_count(record: Any) -> int:
